@@ -38,6 +38,17 @@ ensure_env() {
   fi
 }
 
+# Browser tests drive Debian's Chromium (never a downloaded browser build). Install it when it
+# is missing and we may (root with apt-get); otherwise the browser tests say why they skip.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "dev.sh: installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "dev.sh: could not install chromium; browser tests will report it" >&2
+  fi
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -48,6 +59,7 @@ case "$cmd" in
     exec .venv/bin/workbench lab "$@" ;;
   test)
     ensure_env
+    ensure_chromium
     exec .venv/bin/python -m pytest "$@" ;;
   *)
     sed -n '2,9p' "$0"; exit 2 ;;

@@ -90,7 +90,8 @@ def empty_moves() -> pd.DataFrame:
 def moves_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Build a moves table from row dicts (or a partial DataFrame), filling defaults.
 
-    Missing columns take the defaults of :data:`MOVE_COLUMNS`; extra columns are kept after
+    Missing columns, and missing values in them (NaN/None), take the defaults of
+    :data:`MOVE_COLUMNS` (columns whose default is NaN keep NaN); extra columns are kept after
     the canonical ones. Returns a new DataFrame with a fresh RangeIndex.
     """
     df = pd.DataFrame(rows if isinstance(rows, pd.DataFrame) else list(rows)).reset_index(drop=True)
@@ -103,8 +104,10 @@ def moves_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFram
             df[c] = df[c].fillna(default).astype("int64")
         elif dtype == "float64":
             df[c] = df[c].astype("float64")
+            if not (isinstance(default, float) and math.isnan(default)):
+                df[c] = df[c].fillna(default)
         else:
-            df[c] = df[c].astype(object)
+            df[c] = df[c].astype(object).where(df[c].notna(), default)
     extra = [c for c in df.columns if c not in MOVE_COLUMNS]
     return df[list(MOVE_COLUMNS) + extra]
 
