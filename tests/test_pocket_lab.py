@@ -43,7 +43,7 @@ def check_job_invariants(report: Path, dxf: Path, layers: list[str] | None) -> d
     # No gouge: tool centre at least r from every boundary and island, every move of the program.
     for reg in regions:
         g = checks.gouge_check(tp, reg, tool_d)
-        assert g.ok, f"{reg.name}: gouge, min clearance {g.min_clearance:.4f} mm at rows {g.rows[:5]}"
+        assert g.ok, f"{reg.name}: gouge, min clearance {g.min_clearance_mm:.4f} mm at rows {g.violations[:5]}"
     # Everything the tool can reach is cleared (at the final depth), per region.
     for row in summary["regions"]:
         assert row["uncut_area_mm2"] <= max(0.5, 1e-3 * row["reachable_area_mm2"]), row
