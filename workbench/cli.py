@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.geometry.cli",    # dxf
     "workbench.gcode.cli",       # gcode
     "workbench.machine.cli",     # machine
+    "workbench.sim.cli",         # sim
     "workbench.telemetry.cli",   # telemetry
 )
 
