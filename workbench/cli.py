@@ -24,6 +24,8 @@ COMMANDS: tuple[str, ...] = (
     "workbench.gcode.cli",       # gcode
     "workbench.machine.cli",     # machine
     "workbench.sim.cli",         # sim
+    "workbench.runlog.cli",      # logs
+    "workbench.learn.cli",       # learn
     "workbench.telemetry.cli",   # telemetry
 )
 
