@@ -178,3 +178,23 @@ def test_join_toolpaths_links_through_safe_z() -> None:
     assert list(zip(mv["x"], mv["z"]))[2:5] == [(1.0, 5.0), (10.0, 5.0), (10.0, -1.0)]
     assert mv["len_mm"].iloc[3] == pytest.approx(9.0)
     assert mv["z"].iloc[-1] == 5.0
+
+
+def test_lab_logs_the_run_and_adopts_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.runlog import open_log
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))  # no learned model: a fresh shop
+    db = tmp_path / "log.db"
+    job = lab.PocketJob(layers=["PICKUP_CAVITY"], depth=3.0, stepdown=3.0, machine="GRBL_3018_Default",
+                        posts=["grbl"], log_run=True, log_db=str(db), adopt_overrides=True)
+    res = lab.run_pocket_job(job)
+    runs = open_log(str(db)).runs()
+    assert len(runs) == 1 and res.summary["run_id"] == int(runs["id"].iloc[0])
+    assert runs["machine_id"].iloc[0] == "GRBL_3018_Default" and runs["material_id"].iloc[0] == "maple_hard"
+    assert runs["est_time_s"].iloc[0] == pytest.approx(res.summary["cycle_time_s"])
+    segs = open_log(str(db)).segments()
+    assert len(segs) == len(res.plan.moves)
+    o = res.summary["overrides"]
+    # nothing learned for this machine in a fresh home: the plan is unchanged, and says so
+    assert o["cycle_time_before_s"] == pytest.approx(res.summary["cycle_time_s"])
+    assert "calibrated" in o

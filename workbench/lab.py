@@ -38,6 +38,10 @@ class PocketJob:
 
     ``layers`` None takes every layer with closed geometry. ``units`` overrides the DXF's
     ``$INSUNITS`` ("mm", "inch", ...). ``stepover`` is a fraction of the tool diameter in (0, 1].
+    ``material`` is a ``data/materials`` id (used by the run log). ``adopt_overrides`` scales
+    the feeds of matching moves by the machine's learned overrides (``workbench.learn``) and
+    applies its measured-time calibration to the estimate. ``log_run`` writes the planned run
+    to the CAM run log (``workbench.runlog``) at ``log_db`` (None: the default database).
     """
 
     dxf: str = str(SAMPLE_DXF)
@@ -58,6 +62,10 @@ class PocketJob:
     machine: str = "Mach4_Router_4x8"
     posts: list[str] = field(default_factory=lambda: list(ALL_POSTS))
     spindle_rpm: float = 18000.0
+    material: str = "maple_hard"
+    adopt_overrides: bool = False
+    log_run: bool = False
+    log_db: str | None = None
     job: str | None = None
 
     def job_name(self) -> str:
@@ -291,10 +299,26 @@ def run_pocket_job(job: PocketJob, out_dir: str | Path | None = None) -> PocketR
 
 
 def plan_program(program: Toolpath, job: PocketJob) -> Any:
-    """Plan the motion of a program on the job's machine (``workbench.machine.plan_motion``)."""
+    """Plan the motion of a program on the job's machine (``workbench.machine.plan_motion``).
+
+    With ``job.adopt_overrides`` the machine's learned feed overrides are applied and the
+    program replanned (``workbench.learn.plan_with_overrides``); the returned plan's summary
+    then has an ``overrides`` entry: the cycle time before, the rules' match counts and the
+    calibrated estimate (measured/estimated ratio, spread, n).
+    """
     from .machine import load_machine, plan_motion
 
-    return plan_motion(program, load_machine(job.machine))
+    profile = load_machine(job.machine)
+    if not job.adopt_overrides:
+        return plan_motion(program, profile)
+    from .learn import plan_with_overrides
+
+    adopted = plan_with_overrides(program, profile)
+    plan = adopted.after
+    plan.summary["overrides"] = {"cycle_time_before_s": float(adopted.before.summary["cycle_time_s"]),
+                                 **adopted.toolpath.meta.get("overrides", {}),
+                                 "calibrated": adopted.estimate.to_dict()}
+    return plan
 
 
 def finish_job(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpath], program: Toolpath,
@@ -310,6 +334,16 @@ def finish_job(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolp
     tool = {"number": 1, "diameter": job.tool_d, "description": f"{job.tool_d:g} mm flat end mill"}
     gcode = {p.id: write(program, p, program_name=job.job_name(), tool=tool, spindle_rpm=job.spindle_rpm)
              for p in posts}
+    if "overrides" in plan.summary:
+        summary["overrides"] = plan.summary["overrides"]
+    if job.log_run:
+        from .runlog import log_plan
+
+        summary["run_id"] = log_plan(plan, machine_id=job.machine, material_id=job.material,
+                                     job_name=job.job_name(), url=job.log_db,
+                                     tool_d=job.tool_d, stepover=job.stepover, stepdown=job.stepdown,
+                                     feed_xy=job.feed, rpm=job.spindle_rpm,
+                                     est_time_s=float(plan.summary["cycle_time_s"]))
     result = PocketResult(job, list(regions), list(toolpaths), program, plan, summary, gcode)
     if out_dir is not None:
         write_artifacts(result, Path(out_dir))
@@ -352,7 +386,8 @@ def _job_from_args(a: argparse.Namespace) -> PocketJob:
                      plunge_feed=a.plunge_feed, climb=not a.conventional, entry=a.entry,
                      finish_allowance=a.finish_allowance, finish_pass=not a.no_finish_pass,
                      machine=a.machine, posts=a.post or list(ALL_POSTS),
-                     spindle_rpm=a.rpm, job=a.job)
+                     spindle_rpm=a.rpm, material=a.material, adopt_overrides=a.adopt_overrides,
+                     log_run=a.log_run, log_db=a.log_db, job=a.job)
 
 
 def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> None:
@@ -380,6 +415,10 @@ def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> N
     p.add_argument("--machine", default=d.machine, help="machine profile id in data/machines or a profile JSON path (default %(default)s)")
     p.add_argument("--post", action="append", metavar="ID", help="post-processor; repeat for several (default: all of " + ", ".join(ALL_POSTS) + ")")
     p.add_argument("--rpm", type=float, default=d.spindle_rpm, help="spindle speed, rpm (default %(default)s)")
+    p.add_argument("--material", default=d.material, help="material id in data/materials (default %(default)s)")
+    p.add_argument("--adopt-overrides", action="store_true", help="apply the machine's learned feed overrides and time calibration")
+    p.add_argument("--log-run", action="store_true", help="write the planned run to the CAM run log")
+    p.add_argument("--log-db", help="run-log database URL or SQLite path (default: $WORKBENCH_DB_URL or var/workbench.db)")
     p.add_argument("--job", help="job name used in file names (default: the DXF's name)")
 
 
@@ -467,4 +506,10 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     if summary.get("max_engagement_deg") is not None:
         rows += [("max engagement", f"{summary['max_engagement_deg']:.1f} deg"),
                  ("p95 engagement", f"{summary['p95_engagement_deg']:.1f} deg")]
+    if "overrides" in summary:
+        o = summary["overrides"]
+        rows += [("cycle time before overrides", f"{o['cycle_time_before_s']:.1f} s"),
+                 ("calibrated estimate", o["calibrated"]["note"])]
+    if "run_id" in summary:
+        rows += [("run log id", summary["run_id"])]
     return pd.DataFrame(rows, columns=["figure", "value"])
