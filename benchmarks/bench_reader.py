@@ -11,17 +11,46 @@ comment on line 33, so the lenient ``nested_comments="allow"`` is used) repeated
 
 and the ratios workbench / baseline. Also prints per shared file: lines, moves, read time.
 
-Usage: ``python benchmarks/bench_reader.py [--target-lines 1000000] [--slice 20000] [--repeat 3]``
+With ``--baseline-ref REF`` (a git revision, e.g. ``HEAD``) the fast engine of that revision
+(``workbench/gcode/_fast.py`` as stored in git, loaded next to the current package) is timed
+in the same run on the same text, and its table is checked equal to the current one: the
+before/after figure of a change to the fast engine. The machine may be shared: every figure
+is the best of ``--repeat`` runs, and only ratios within one run are meaningful.
+
+Usage: ``python benchmarks/bench_reader.py [--target-lines 1000000] [--slice 20000]
+[--repeat 5] [--baseline-ref HEAD]``
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
 import time
 from pathlib import Path
+from types import ModuleType
 
+import pandas as pd
+
+from workbench.gcode import _fast
 from workbench.gcode.reader import read, read_file
 from workbench.paths import SHARED_DATA
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fast_module_at(ref: str) -> ModuleType:
+    """workbench/gcode/_fast.py as stored at git revision ``ref``, imported as a sibling
+    module of the current one (so its relative imports resolve to the current package)."""
+    src = subprocess.run(["git", "show", f"{ref}:workbench/gcode/_fast.py"], cwd=REPO,
+                         check=True, capture_output=True, text=True).stdout
+    name = "workbench.gcode._fast_baseline"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "workbench.gcode"
+    exec(compile(src, f"{ref}:workbench/gcode/_fast.py", "exec"), mod.__dict__)
+    return mod
 
 
 def _rate(fn, nlines: int, repeat: int) -> float:
@@ -37,7 +66,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target-lines", type=int, default=1_000_000)
     ap.add_argument("--slice", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--baseline-ref", default=None,
+                    help="git revision whose fast engine is timed too (before/after)")
     args = ap.parse_args()
 
     src = SHARED_DATA / "gcode" / "LesPaul_Body_Complete.nc"
@@ -69,6 +100,21 @@ def main() -> None:
     print(f"workbench read: engine={tp.meta['engine']}, {len(tp.moves):,} moves")
     wb = _rate(lambda: read(big, nested_comments="allow"), nbig, args.repeat)
     print(f"workbench read (fast engine, whole {nbig:,} lines): {wb:12,.0f} lines/s")
+    base = None
+    if args.baseline_ref:
+        old = _fast_module_at(args.baseline_ref)
+        data = big.encode()
+        kw = dict(nested_comments="allow")
+        new_df = _fast.read_fast(big, data, **kw)
+        old_df = old.read_fast(big, data, **kw)
+        assert new_df is not None and old_df is not None
+        pd.testing.assert_frame_equal(new_df[0], old_df[0], check_exact=True)
+        assert new_df[1] == old_df[1]
+        now = _rate(lambda: _fast.read_fast(big, data, **kw), nbig, args.repeat)
+        base = _rate(lambda: old.read_fast(big, data, **kw), nbig, max(1, args.repeat // 2))
+        print(f"fast engine alone, current:       {now:12,.0f} lines/s")
+        print(f"fast engine alone, {args.baseline_ref:14s}: {base:12,.0f} lines/s "
+              f"(same table: checked)")
     gen = _rate(lambda: read(sl, nested_comments="allow", engine="general"), nsl, 1)
     print(f"workbench general engine ({nsl:,}-line slice, extrapolated): {gen:12,.0f} lines/s")
 
@@ -101,6 +147,9 @@ def main() -> None:
     print(f"  workbench fast / pygcode     = {wb / pg:8.1f}x")
     print(f"  workbench fast / gcodeparser = {wb / gp:8.1f}x")
     print(f"  workbench general / pygcode  = {gen / pg:8.1f}x")
+    print(f"  workbench fast / general     = {wb / gen:8.1f}x")
+    if base is not None:
+        print(f"  fast engine current / {args.baseline_ref} = {now / base:8.1f}x")
     print(f"  goal >= 1,000,000 lines/s: {'met' if wb >= 1e6 else 'NOT met'} ({wb:,.0f})")
 
 

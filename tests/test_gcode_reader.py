@@ -449,3 +449,118 @@ def test_comment_forms_fast_equals_general(text: str, nested: str) -> None:
         assert e.value.line == exc.line
         return
     pd.testing.assert_frame_equal(read(text, nested_comments=nested).moves, gen, check_exact=True)
+
+
+# --- fast engine front end: numbers, comments, line structure ---------------------------------
+
+def fast_equals_general(text: str, **kw) -> None:
+    """The fast engine takes the program and agrees with the general engine, meta included."""
+    fast = read(text, engine="fast", **kw)
+    gen = read(text, engine="general", **kw)
+    pd.testing.assert_frame_equal(fast.moves, gen.moves, check_exact=True)
+    assert {k: v for k, v in fast.meta.items() if k != "engine"} == \
+        {k: v for k, v in gen.meta.items() if k != "engine"}
+
+
+def test_fast_number_grammar_is_the_general_one() -> None:
+    import itertools
+    import re
+
+    from workbench.gcode._tokens import lex_line
+
+    texts = ["".join(p) for n in range(1, 5) for p in itertools.product("09.+-", repeat=n)]
+    texts += ["".join(p) for p in itertools.product("1357.-", repeat=3)]
+    accepted, rejected = [], []
+    for s in texts:  # the general engine's lexer decides what a number is
+        try:
+            lex_line(f"X{s}", 1, lambda key: 0.0)
+            accepted.append(s)
+        except GCodeError:
+            rejected.append(s)
+    # every number the general engine rejects is rejected (by it) in auto mode too
+    for s in rejected:
+        with pytest.raises(GCodeError) as e:
+            read(f"G0 X{s}\n")
+        assert e.value.line == 1, s
+    # the plain numbers are read by the fast engine, to the same doubles
+    plain = [s for s in accepted if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", s)]
+    assert len(plain) > 100
+    fast_equals_general("".join(f"G0 X{s}\n" for s in plain))
+    # the others (repeated signs) still read the same in auto mode
+    other = [s for s in accepted if s not in plain]
+    assert other
+    text = "".join(f"G0 X{s}\n" for s in other)
+    pd.testing.assert_frame_equal(read(text).moves, read(text, engine="general").moves,
+                                  check_exact=True)
+
+
+def test_fast_numbers_are_correctly_rounded() -> None:
+    # more digits than a double holds, integers past 2**53 (9007199254740993 lies halfway
+    # between two doubles: ties go to even), the smallest normal and largest finite mantissas
+    nums = ["0.1000000000000000055511151231257827", "0.10000000000000000555111512312578270211815834045410156250001",
+            "123456789012345678901234567890.5", "9007199254740993", "9007199254740993.000000000001",
+            "0.000000000000000000000000000001", "2.2250738585072011", "1.7976931348623157",
+            "0.30000000000000004", "000000000000000000012.50000000000000000000"]
+    text = "".join(f"G0 X{v} Y-{v}\n" for v in nums)
+    tp = read(text, engine="fast")
+    assert tp.moves["x"].tolist() == [float(v) for v in nums]
+    assert tp.moves["y"].tolist() == [-float(v) for v in nums]
+    fast_equals_general(text)
+
+
+@pytest.mark.parametrize("nested", ["error", "allow"])
+def test_fast_comments_on_many_lines(nested: str) -> None:
+    text = ("(header)\n; setup\n(a;b)\tg21 g90 ; mm\n( x ) ( y ) G0 x1 (z) y2 ; w (v\n"
+            "G1 X2 F100 (a) (b)\n\n  \r\n(c)\n(d)\nG1 Y3 (e ; f) Z-1\r\n;(g\ng2 x4 y1 i1 j-1 ; t\n")
+    fast_equals_general(text, nested_comments=nested)
+    assert len(read(text, nested_comments=nested).moves) == 4
+
+
+@pytest.mark.parametrize("text", [
+    "G0 X1 (a (b (c (d) c) b) a) Y2\n",  # deeper than the fast engine's three levels
+    "G0 X1 (a ((b)) ((c) (d)) e) Y2\n",
+])
+def test_deep_nested_comments_read_by_general(text: str) -> None:
+    tp = read(text, nested_comments="allow")
+    pd.testing.assert_frame_equal(
+        tp.moves, read(text, nested_comments="allow", engine="general").moves, check_exact=True)
+    assert xyz(tp.moves) == [(1, 2, 0)]
+
+
+@pytest.mark.parametrize("text,line", [
+    ("G0 X1\n5 X2\n", 2),  # a number that follows no letter
+    ("G0 X1\nX\n", 2),  # a letter without a number
+    ("G0 X1 Y\n", 1),
+    ("G0 X1\nG0 XY2\n", 2),
+    ("G0 X1.2.3\n", 1),
+    ("G0 X1-2\n", 1),
+    ("G0 X1\nG0 X2 X3\n", 2),  # repeated word
+    ("G0 X1\nG0 G1 X3 F1\n", 2),  # modal group conflict
+    ("G0 X1\nM3 M5\n", 2),
+    ("G0 X1\nG0 X1" + "0" * 400 + "\n", 2),  # beyond the double range
+])
+def test_fast_front_end_errors_come_from_general(text: str, line: int) -> None:
+    with pytest.raises(GCodeError) as e:
+        read(text, engine="general")
+    assert e.value.line == line
+    for engine in ("auto", "fast"):
+        with pytest.raises(GCodeError) as e:
+            read(text, engine=engine)
+        assert e.value.line == line
+
+
+def test_fast_whitespace_inside_numbers_and_lowercase() -> None:
+    text = "g0 x 1 . 5 y-\t.25\nG1 z - 2 f 1 0 0\n"
+    fast_equals_general(text)
+    assert xyz(read(text).moves) == [(1.5, -0.25, 0), (1.5, -0.25, -2)]
+
+
+def test_fast_program_end_warnings_tools_and_dwell_rows() -> None:
+    text = ("T1 M6\nS1000 M3\nG91 G1 X1 F100\nG4 P0.5\nX1\nT2\nG1 Y1\nM6\nG1 Y1\nM30\n"
+            "G0 X1\nM2\n\n(c)\nG0 X3\nT5\nM30\n")
+    fast_equals_general(text)
+    tp = read(text)
+    assert tp.meta["engine"] == "fast"
+    assert [w.split(":")[0] for w in tp.meta["warnings"]] == ["line 11", "line 15"]
+    assert tp.moves["tool"].tolist() == [1, 1, 1, 1, 2, 2, 2]
+    assert xyz(tp.moves)[:4] == [(1, 0, 0), (1, 0, 0), (2, 0, 0), (2, 1, 0)]
