@@ -40,10 +40,16 @@ def check_job_invariants(report: Path, dxf: Path, layers: list[str] | None) -> d
     depth = summary["params"]["depth"]
     stepdown = summary["params"]["stepdown"]
     tp = Toolpath(moves=moves, start=tuple(moves[["x", "y"]].iloc[0]) + (summary["params"]["safe_z"],))
-    # No gouge: tool centre at least r from every boundary and island, every move of the program.
-    for reg in regions:
-        g = checks.gouge_check(tp, reg, tool_d)
+    # No gouge: tool centre at least r from every boundary and island, every move of the program
+    # below the stock top, each checked against the region it is nearest to (its own pocket).
+    import shapely
+
+    ends = shapely.points(moves[["x", "y"]].to_numpy())
+    owner = np.argmin(np.stack([shapely.distance(ends, reg.polygon) for reg in regions]), axis=0)
+    for k, reg in enumerate(regions):
+        g = checks.gouge_check(tp, reg, tool_d, rows=np.flatnonzero(owner == k))
         assert g.ok, f"{reg.name}: gouge, min clearance {g.min_clearance_mm:.4f} mm at rows {g.violations[:5]}"
+        assert g.checked_moves > 0
     # Everything the tool can reach is cleared (at the final depth), per region.
     for row in summary["regions"]:
         assert row["uncut_area_mm2"] <= max(0.5, 1e-3 * row["reachable_area_mm2"]), row

@@ -104,7 +104,7 @@ class GougeReport:
 
 
 def gouge_check(toolpath: Toolpath, region: Any, tool_d: float, tol: float = 1e-6,
-                stock_top: float | None = None) -> GougeReport:
+                stock_top: float | None = None, rows: Sequence[int] | None = None) -> GougeReport:
     """Check that no move below the stock top brings the tool closer than r to a wall/island.
 
     Every move with a point below ``stock_top`` (default ``meta["params"]["stock_top"]`` or 0)
@@ -118,6 +118,8 @@ def gouge_check(toolpath: Toolpath, region: Any, tool_d: float, tol: float = 1e-
         tool_d: tool diameter, mm.
         tol: allowed numerical intrusion, mm.
         stock_top: Z of the stock top, mm.
+        rows: check only these move rows (e.g. the moves of one region in a program that
+            pockets several); default all.
 
     Returns:
         :class:`GougeReport`.
@@ -132,7 +134,9 @@ def gouge_check(toolpath: Toolpath, region: Any, tool_d: float, tol: float = 1e-
         stock_top = float(toolpath.meta.get("params", {}).get("stock_top", 0.0))
     r = tool_d / 2.0
     paths = tool_centre_paths(toolpath)
-    rows = [k for k, pth in enumerate(paths) if (pth[:, 2] < stock_top - 1e-9).any()]
+    only = None if rows is None else set(int(k) for k in rows)
+    rows = [k for k, pth in enumerate(paths)
+            if (only is None or k in only) and (pth[:, 2] < stock_top - 1e-9).any()]
     if not rows:
         return GougeReport(math.inf, [], 0, True)
     geoms = []
