@@ -204,3 +204,16 @@ def test_lab_logs_the_run_and_adopts_overrides(tmp_path: Path, monkeypatch: pyte
     # nothing learned for this machine in a fresh home: the plan is unchanged, and says so
     assert o["cycle_time_before_s"] == pytest.approx(res.summary["cycle_time_s"])
     assert "calibrated" in o
+
+
+@pytest.mark.slow
+def test_pocket_command_adaptive_strategy(tmp_path: Path) -> None:
+    out = tmp_path / "adaptive"
+    r = _cli("pocket", str(lab.SAMPLE_DXF), "--layer", "PICKUP_CAVITY", "--strategy", "adaptive",
+             "--stepover", "0.2", "--stepdown", "3", "--depth", "3", "--post", "linuxcnc", "--post", "grbl",
+             "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    s = check_job_invariants(out, lab.SAMPLE_DXF, ["PICKUP_CAVITY"])
+    assert s["params"]["strategy"] == "adaptive"
+    moves = from_json_moves(json.loads((out / "moves.json").read_text()))
+    assert moves["code"].isin(["G2", "G3"]).sum() > 0, "adaptive paths carry fitted arcs"

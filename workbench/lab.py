@@ -38,6 +38,8 @@ class PocketJob:
 
     ``layers`` None takes every layer with closed geometry. ``units`` overrides the DXF's
     ``$INSUNITS`` ("mm", "inch", ...). ``stepover`` is a fraction of the tool diameter in (0, 1].
+    ``strategy`` is ``"offset"`` (contour-parallel rings, ``cam.plan_pocket``) or
+    ``"adaptive"`` (bounded radial engagement, ``cam.plan_adaptive``; stepover <= 0.5).
     ``material`` is a ``data/materials`` id (used by the run log). ``adopt_overrides`` scales
     the feeds of matching moves by the machine's learned overrides (``workbench.learn``) and
     applies its measured-time calibration to the estimate. ``log_run`` writes the planned run
@@ -47,6 +49,7 @@ class PocketJob:
     dxf: str = str(SAMPLE_DXF)
     layers: list[str] | None = field(default_factory=lambda: list(SAMPLE_LAYERS))
     units: str | None = None
+    strategy: str = "offset"
     tool_d: float = 6.0
     stepover: float = 0.4
     stepdown: float = 3.0
@@ -125,15 +128,21 @@ def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
         PlanningError: naming the region when the tool does not fit it or the parameters are
             out of range.
     """
-    from .cam import plan_pocket
+    from .cam import plan_adaptive, plan_pocket
 
+    if job.strategy not in ("offset", "adaptive"):
+        raise InputError(f"strategy must be 'offset' or 'adaptive', got {job.strategy!r}")
     paths = []
     for reg in regions:
-        tp = plan_pocket(reg, tool_d=job.tool_d, stepover=job.stepover, stepdown=job.stepdown,
-                         depth=job.depth, stock_top=job.stock_top, safe_z=job.safe_z,
-                         feed=job.feed, plunge_feed=job.plunge_feed, climb=job.climb,
-                         entry=job.entry, finish_allowance=job.finish_allowance,
-                         finish_pass=job.finish_pass, name=getattr(reg, "name", "pocket"))
+        common = dict(tool_d=job.tool_d, stepover=job.stepover, stepdown=job.stepdown,
+                      depth=job.depth, stock_top=job.stock_top, safe_z=job.safe_z,
+                      feed=job.feed, plunge_feed=job.plunge_feed, entry=job.entry,
+                      finish_allowance=job.finish_allowance, finish_pass=job.finish_pass,
+                      name=getattr(reg, "name", "pocket"))
+        if job.strategy == "offset":
+            tp = plan_pocket(reg, climb=job.climb, **common)
+        else:  # adaptive clearing is climb-only by design
+            tp = plan_adaptive(reg, **common)
         paths.append(tp)
     return _nearest_order(paths)
 
@@ -380,7 +389,7 @@ def _job_from_args(a: argparse.Namespace) -> PocketJob:
     layers = a.layer or None
     if layers is None and Path(a.dxf).resolve() == SAMPLE_DXF.resolve():
         layers = list(SAMPLE_LAYERS)
-    return PocketJob(dxf=a.dxf, layers=layers, units=a.units, tool_d=a.tool_d,
+    return PocketJob(dxf=a.dxf, layers=layers, units=a.units, strategy=a.strategy, tool_d=a.tool_d,
                      stepover=a.stepover, stepdown=a.stepdown, depth=a.depth,
                      stock_top=a.stock_top, safe_z=a.safe_z, feed=a.feed,
                      plunge_feed=a.plunge_feed, climb=not a.conventional, entry=a.entry,
@@ -400,6 +409,7 @@ def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> N
                    help="layer to pocket; repeat for several (default: every layer with closed outlines"
                    + ("" if dxf_positional else "; for the sample: " + ", ".join(SAMPLE_LAYERS)) + ")")
     p.add_argument("--units", choices=["mm", "cm", "m", "inch", "ft"], help="override the DXF's $INSUNITS")
+    p.add_argument("--strategy", choices=["offset", "adaptive"], default=d.strategy, help="clearing strategy (default %(default)s)")
     p.add_argument("--tool-d", type=float, default=d.tool_d, help="tool diameter, mm (default %(default)s)")
     p.add_argument("--stepover", type=float, default=d.stepover, help="stepover as a fraction of the tool diameter, (0, 1] (default %(default)s)")
     p.add_argument("--stepdown", type=float, default=d.stepdown, help="depth per pass, mm (default %(default)s)")
@@ -513,3 +523,11 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     if "run_id" in summary:
         rows += [("run log id", summary["run_id"])]
     return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+def target_engagement_deg(job: PocketJob) -> float:
+    """The radial engagement a straight cut at the job's stepover makes, degrees:
+    theta = acos(1 - 2 ae / D) with ae = stepover * D (``cam.straight_cut_engagement_deg``)."""
+    from .cam import straight_cut_engagement_deg
+
+    return float(straight_cut_engagement_deg(job.stepover * job.tool_d, job.tool_d))

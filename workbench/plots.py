@@ -95,9 +95,34 @@ def plot_toolpath(tp: Toolpath, ax: Any = None, color_by: str = "engagement_deg"
     lc = LineCollection(segs_a[cut], array=np.nan_to_num(vals[cut]), cmap=cmap, linewidths=0.8)
     ax.add_collection(lc)
     ax.add_collection(LineCollection(segs_a[~cut], colors="0.6", linestyles="dashed", linewidths=0.5))
+    for col, colour in (("trochoid", "magenta"), ("slot", "red")):
+        if col in tp.moves and tp.moves[col].any():
+            flag = tp.moves[col].to_numpy(dtype=bool)[rows] & cut
+            if flag.any():
+                ax.add_collection(LineCollection(segs_a[flag], colors=colour, linewidths=1.6, alpha=0.7,
+                                                 label=f"{col} moves"))
     ax.autoscale()
     ax.set_aspect("equal")
     ax.figure.colorbar(lc, ax=ax, label=color_by.replace("_", " "))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_engagement(moves: Any, target_deg: float | None = None, ax: Any = None) -> Any:
+    """Radial engagement of each cutting move along the path (degrees against cumulative
+    cutting length, mm), with the target engagement as a line when given."""
+    ax = _ax(ax, figsize=(10, 3))
+    cut = moves["kind"].to_numpy() == "cut"
+    s = np.cumsum(np.where(cut, moves["len_mm"].to_numpy(dtype=float), 0.0))[cut]
+    e = moves["engagement_deg"].to_numpy(dtype=float)[cut]
+    ax.plot(s, e, lw=0.7)
+    if target_deg is not None:
+        ax.axhline(target_deg, color="crimson", ls="--", lw=0.8, label=f"target {target_deg:.1f} deg")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel("cutting length (mm)")
+    ax.set_ylabel("engagement (deg)")
+    ax.set_ylim(0, 185)
     return ax
 
 

@@ -1,0 +1,89 @@
+"""Adaptive clearing (workbench.cam.adaptive): no gouge, no uncut, engagement bounded, checked
+by the independent raster simulation of benchmarks/_raster_engagement.py."""
+
+import math
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from shapely.geometry import Point, box
+
+from workbench.cam.adaptive import plan_adaptive
+from workbench.cam.checks import depths_reached, gouge_check, uncut_area
+from workbench.cam.chipthinning import chip_thinning_factor, max_chip_thickness
+from workbench.cam.engagement import straight_cut_engagement_deg
+from workbench.cam.pocket import depth_levels
+from workbench.errors import InputError, PlanningError
+from workbench.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from _raster_engagement import raster_engagement  # noqa: E402
+
+TARGET = straight_cut_engagement_deg(1.2, 6.0)
+POLY = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
+
+
+@pytest.fixture(scope="module")
+def tp_island():
+    return plan_adaptive(POLY, tool_d=6, stepover=0.2, stepdown=2, depth=5, arc_fit=False)
+
+
+def test_chip_thinning_formula():
+    assert chip_thinning_factor(1.2, 6.0) == pytest.approx(1 / math.sin(math.acos(0.6)))
+    assert chip_thinning_factor(3.0, 6.0) == 1.0
+    assert max_chip_thickness(0.05, 1.2, 6.0) == pytest.approx(0.05 * 0.8)
+
+
+def test_no_gouge_and_depths(tp_island):
+    assert gouge_check(tp_island, POLY, 6.0).ok
+    assert depths_reached(tp_island, depth_levels(0.0, 2.0, 5.0)).ok
+    assert tp_island.meta["entries"]["helix"] >= 1
+    assert tp_island.moves["kind"].isin(["cut", "link", "ramp", "plunge", "rapid"]).all()
+
+
+def test_no_uncut_material(tp_island):
+    u = uncut_area(tp_island, POLY, 6.0)
+    assert u.significant_area < 0.5 and u.largest_width_mm < 0.1
+
+
+def test_engagement_bounded_by_raster_check(tp_island):
+    res = raster_engagement(tp_island, POLY, 6.0)
+    assert res.quantile(0.95) <= TARGET + 3.0
+    mv = tp_island.moves
+    ok = ~np.isnan(res.per_move) & mv["engagement_deg"].notna().to_numpy()
+    diff = np.abs(res.per_move[ok] - mv["engagement_deg"].to_numpy()[ok])
+    assert np.quantile(diff, 0.95) <= 3.0
+    # over target -> slowed down
+    over = mv["engagement_deg"] > TARGET + 0.5
+    assert (mv.loc[over, "slowdown"] < 1.0).all()
+
+
+def test_arc_fit_shortens_and_keeps_safety():
+    tp = plan_adaptive(box(0, 0, 30, 24), tool_d=6, stepover=0.2, stepdown=3, depth=3)
+    assert tp.meta["moves_after_arcfit"] < tp.meta["moves_before_arcfit"]
+    assert (tp.moves["code"].isin(["G2", "G3"])).any()
+    assert gouge_check(tp, box(0, 0, 30, 24), 6.0).ok
+    assert uncut_area(tp, box(0, 0, 30, 24), 6.0).significant_area < 0.5
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError):
+        plan_adaptive(POLY, tool_d=6, stepover=0.9, stepdown=2, depth=5)
+    with pytest.raises(InputError):
+        plan_adaptive(POLY, tool_d=6, stepover=0.2, stepdown=2, depth=5, entry="dive")
+    with pytest.raises(PlanningError):
+        plan_adaptive(box(0, 0, 4, 4), tool_d=6, stepover=0.2, stepdown=2, depth=2)
+
+
+@pytest.mark.slow
+def test_real_pickup_cavity(shared_data):
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["PICKUP_CAVITY"])[0]
+    tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
+    assert gouge_check(tp, reg.polygon, 6.0).ok
+    assert uncut_area(tp, reg.polygon, 6.0).significant_area < 1.0
+    res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
+    assert res.quantile(0.95) <= TARGET + 3.0

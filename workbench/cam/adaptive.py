@@ -1,0 +1,810 @@
+"""Adaptive (constant-engagement) pocket clearing.
+
+:func:`plan_adaptive` clears a pocket region (outer wall + islands) so that the radial
+engagement of every cutting move stays at or below the engagement a straight cut at the
+requested stepover would have, ``theta_t = acos(1 - 2 ae / D)`` (Sandvik Coromant, milling
+guide, "engagement angle"); climb milling only.
+
+Method (an *engagement-field front* planner; the same goal as libarea's Adaptive2d, which
+searches the step direction point by point, reached by moving whole fronts at once):
+
+1. **Tool-centre area.** ``T = region ⊖ (r + m + finish_allowance)`` (exact shapely erosion,
+   round joins, chord error < m/2; ``m = tolerance`` is the wall margin as in
+   ``workbench.cam.pocket``). Every tool centre at depth lies in ``T``: no gouge by
+   construction.
+2. **Engagement field.** The material still standing at the level is a boolean raster (cell
+   ``h ~ D/60``). For a tool centred at a cell, the arc of the tool circle lying in material is
+   a correlation of the material raster with a ring kernel of radius ``r`` (FFT, scipy). A
+   tool moving along a level line of that field has its material arc centred on the line's
+   normal, so its front-half engagement is half the arc: ``E(p) = arc(p) / 2``.
+3. **Fronts.** Starting from the helix entry disc ``S_0``, the swept centre area grows as
+   ``S_{k+1} = S_k ∪ {E <= theta_t - guard, connected to S_k, within 0.95 D of S_k} ∩ T``;
+   the new front (the boundary of ``S_{k+1}`` that lies neither on ``∂T`` nor on ``∂S_k``) is
+   the contour ``E = theta_t - guard`` (contourpy, sub-cell), so engagement is held at the
+   target whatever the curvature of the front (small spirals near the entry, corners, islands).
+   Each front is cut counter-clockwise around the cleared area (material on the right of the
+   motion: climb with an M3 spindle, see ``workbench.cam.pocket``) and the material raster is
+   updated.
+4. **Links.** From the end of one front piece to the start of the next the tool stays down
+   (kind ``link``) when the straight segment lies in the cleared centre area; otherwise it
+   retracts, rapids, and drops into cleared material.
+5. **Tight zones.** Front pieces in channels narrower than about ``1.5 D`` (every point of the
+   piece within ``D/4`` of the walls, both ends on the walls) are short back-and-forth loops:
+   they are marked ``trochoid``. Reachable area that no front can reach at the target
+   engagement (a channel about ``D`` wide) is cut as a *slot*: marked in the extra ``slot``
+   column, with ``slowdown`` from its measured engagement. A part of ``T`` not connected to the
+   cleared area gets its own entry.
+6. **Entries.** A helix (centre-path diameter ``D/2``, or as large as fits down to ``D/8``) at
+   the centre of the largest inscribed circle of the piece of ``T``; a zig-zag ramp along the
+   longest straight chord inside ``T`` when no helix fits; a plunge as the last resort (with
+   a warning).
+7. **Finishing profile.** With ``finish_pass`` the walls and islands are profiled at
+   ``r + m`` at the end of each level (climb).
+8. **Depths.** As ``workbench.cam.pocket.depth_levels``; the 2-D plan is repeated per level.
+9. **Engagement report.** A :class:`~workbench.cam.engagement.MaterialGrid` (cell ``D/120``)
+   replays the cutting moves; ``engagement_deg`` of each horizontal move is the largest
+   engagement over samples every ``D/24``; ``slowdown`` as in
+   :func:`~workbench.cam.engagement.slowdown_for_engagement`.
+10. **Arc fitting** (:func:`workbench.cam.arcfit.fit_arcs`, chord tolerance ``tolerance``) and
+    optional radial **chip thinning** (:mod:`workbench.cam.chipthinning`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from scipy import ndimage
+from scipy.signal import fftconvolve
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.geometry.polygon import orient
+from shapely.ops import nearest_points
+
+from ..errors import InputError, PlanningError
+from ..toolpath import Toolpath, moves_frame
+from .arcfit import fit_arcs
+from .chipthinning import chip_thinning_factor_deg
+from .engagement import MaterialGrid, slowdown_for_engagement, straight_cut_engagement_deg
+from .pocket import depth_levels, region_polygon
+
+__all__ = ["AdaptiveParams", "plan_adaptive"]
+
+ENTRIES: tuple[str, ...] = ("helix", "ramp", "plunge")
+
+
+@dataclass(frozen=True)
+class AdaptiveParams:
+    """Every parameter of an adaptive pocket, as stored in ``Toolpath.meta["params"]``.
+
+    Units: mm, mm/min, degrees; ``stepover`` is a fraction of the tool diameter.
+    """
+
+    tool_d: float
+    stepover: float
+    stepdown: float
+    depth: float
+    stock_top: float = 0.0
+    safe_z: float = 5.0
+    feed: float = 1200.0
+    plunge_feed: float = 300.0
+    entry: str = "helix"
+    ramp_angle_deg: float = 3.0
+    finish_pass: bool = True
+    finish_allowance: float = 0.0
+    tolerance: float = 0.01
+    arc_fit: bool = True
+    chip_thinning: bool = False
+    max_feed: float | None = None
+    name: str = "pocket"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict of the parameters."""
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Check every parameter.
+
+        Raises:
+            InputError: naming the parameter and the accepted range.
+        """
+        def num(nm: str, v: Any) -> float:
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
+                    or not math.isfinite(float(v)):
+                raise InputError(f"adaptive pocket {self.name!r}: {nm} must be a finite number, got {v!r}")
+            return float(v)
+
+        for nm in ("tool_d", "stepdown", "depth", "feed", "plunge_feed", "tolerance"):
+            if num(nm, getattr(self, nm)) <= 0:
+                raise InputError(f"adaptive pocket {self.name!r}: {nm} must be > 0, got {getattr(self, nm)!r}")
+        if not (0.0 < num("stepover", self.stepover) <= 0.5):
+            raise InputError(f"adaptive pocket {self.name!r}: stepover must be a fraction of the "
+                             f"tool diameter in (0, 0.5] (adaptive clearing is a light radial "
+                             f"cut), got {self.stepover!r}")
+        if num("safe_z", self.safe_z) < num("stock_top", self.stock_top):
+            raise InputError(f"adaptive pocket {self.name!r}: safe_z={self.safe_z} is below the "
+                             f"stock top {self.stock_top}")
+        if num("finish_allowance", self.finish_allowance) < 0:
+            raise InputError(f"adaptive pocket {self.name!r}: finish_allowance must be >= 0 mm")
+        if not (0.0 < num("ramp_angle_deg", self.ramp_angle_deg) <= 45.0):
+            raise InputError(f"adaptive pocket {self.name!r}: ramp_angle_deg must be in (0, 45]")
+        if self.entry not in ENTRIES:
+            raise InputError(f"adaptive pocket {self.name!r}: entry must be one of {ENTRIES}, "
+                             f"got {self.entry!r}")
+        if self.tolerance > self.tool_d / 20.0:
+            raise InputError(f"adaptive pocket {self.name!r}: tolerance {self.tolerance} mm is too "
+                             f"coarse for a {self.tool_d} mm tool (at most D/20)")
+        if self.max_feed is not None and num("max_feed", self.max_feed) <= 0:
+            raise InputError(f"adaptive pocket {self.name!r}: max_feed must be > 0 mm/min")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _quad_segs(d: float, tol: float) -> int:
+    if d <= tol:
+        return 4
+    step = math.acos(1.0 - tol / d)
+    return int(min(256, max(4, math.ceil((math.pi / 2) / (2 * step)))))
+
+
+def _pieces(g: BaseGeometry) -> list[Polygon]:
+    if g is None or g.is_empty:
+        return []
+    if isinstance(g, Polygon):
+        return [g]
+    return [p for p in getattr(g, "geoms", []) if isinstance(p, Polygon) and not p.is_empty]
+
+
+def _lines(g: BaseGeometry) -> list[np.ndarray]:
+    if g is None or g.is_empty:
+        return []
+    if isinstance(g, LineString):
+        return [np.asarray(g.coords, dtype=float)[:, :2]]
+    out = []
+    for part in getattr(g, "geoms", []):
+        out.extend(_lines(part))
+    return out
+
+
+def _mic(poly: BaseGeometry, tol: float) -> tuple[np.ndarray, float]:
+    ls = shapely.maximum_inscribed_circle(poly, tolerance=max(tol / 4, 1e-4))
+    return np.asarray(ls.coords[0], dtype=float), float(ls.length)
+
+
+@dataclass
+class _Op:
+    """A 2-D operation: a straight move at depth, or an entry (helix/ramp/plunge/drop)."""
+
+    kind: str               # cut | link | entry
+    x: float = 0.0
+    y: float = 0.0
+    trochoid: bool = False
+    slot: bool = False
+    method: str = ""        # entry: helix | ramp | plunge | drop
+    center: np.ndarray | None = None
+    rh: float = 0.0
+    path: np.ndarray | None = None
+    eng: float = math.nan
+
+
+class _Planner:
+    def __init__(self, p: AdaptiveParams, poly: Polygon, label: str) -> None:
+        self.p, self.poly, self.label = p, poly, label
+        self.D = float(p.tool_d)
+        self.r = self.D / 2.0
+        self.tol = float(p.tolerance)
+        self.margin = self.tol
+        self.target = straight_cut_engagement_deg(p.stepover * self.D, self.D)
+        self.ops: list[_Op] = []
+        self.pos: np.ndarray | None = None
+        self.warnings: list[str] = []
+        self.counts = {"helix": 0, "ramp": 0, "plunge": 0, "drop": 0, "fronts": 0,
+                       "trochoid_pieces": 0, "slots": 0, "retracts": 0}
+
+    # ------------------------------------------------------------ setup
+    def setup(self) -> None:
+        p, r, m = self.p, self.r, self.margin
+        d = r + m + float(p.finish_allowance)
+        T = self.poly.buffer(-d, quad_segs=_quad_segs(d, m / 2), join_style="round")
+        T = shapely.union_all([orient(q, 1.0) for q in _pieces(T) if q.area > self.tol ** 2])
+        if T.is_empty:
+            c, rho = _mic(self.poly, self.tol)
+            raise PlanningError(f"tool D={self.D:g} mm does not fit in region {self.label}: the "
+                                f"largest inscribed circle is {2 * rho:.3f} mm in diameter")
+        self.T = T
+        shapely.prepare(T)
+        self.Tb = T.boundary
+        self.Tc = T.buffer(self.tol * 0.25)
+        shapely.prepare(self.Tc)
+        dfin = r + m
+        self.T_finish = self.poly.buffer(-dfin, quad_segs=_quad_segs(dfin, m / 2), join_style="round")
+        minx, miny, maxx, maxy = T.bounds
+        pad = r + self.D
+        area = (maxx - minx + 2 * pad) * (maxy - miny + 2 * pad)
+        h = max(self.D / 60.0, math.sqrt(area / 1.5e6))
+        self.h = h
+        self.x0, self.y0 = minx - pad, miny - pad
+        self.nx = int(math.ceil((maxx - minx + 2 * pad) / h))
+        self.ny = int(math.ceil((maxy - miny + 2 * pad) / h))
+        xs = self.x0 + (np.arange(self.nx) + 0.5) * h
+        ys = self.y0 + (np.arange(self.ny) + 0.5) * h
+        self.xs, self.ys = xs, ys
+        X, Y = np.meshgrid(xs, ys)
+        shapely.prepare(self.poly)
+        self.material = shapely.contains_xy(self.poly, X, Y)
+        self.Tmask = shapely.contains_xy(T, X, Y)
+        self.Smask = np.zeros_like(self.Tmask)
+        self.S: BaseGeometry = Polygon()
+        self.active: BaseGeometry | None = None
+        # ring kernel (tool circle), N samples
+        n = max(64, int(math.ceil(2 * math.pi * r / (0.25 * h))))
+        phi = 2 * math.pi * (np.arange(n) + 0.5) / n
+        kr = int(math.ceil(r / h)) + 1
+        K = np.zeros((2 * kr + 1, 2 * kr + 1))
+        ix = np.round(r * np.cos(phi) / h).astype(int) + kr
+        iy = np.round(r * np.sin(phi) / h).astype(int) + kr
+        np.add.at(K, (iy, ix), 1.0)
+        self.K = K * (180.0 / n)  # half the arc, degrees
+        self.level = self.target - 3.5  # guard against raster and contour error
+
+    # ------------------------------------------------------------ raster ops
+    def _mark_cut(self, poly: BaseGeometry) -> None:
+        """Add ``poly`` to the swept centre area and remove the material within r of it."""
+        if poly.is_empty:
+            return
+        self.S = shapely.union_all([self.S, poly]) if not self.S.is_empty else poly
+        minx, miny, maxx, maxy = poly.bounds
+        h = self.h
+        i0 = max(0, int((minx - self.x0) / h) - 1)
+        i1 = min(self.nx, int((maxx - self.x0) / h) + 2)
+        j0 = max(0, int((miny - self.y0) / h) - 1)
+        j1 = min(self.ny, int((maxy - self.y0) / h) + 2)
+        X, Y = np.meshgrid(self.xs[i0:i1], self.ys[j0:j1])
+        shapely.prepare(poly)
+        self.Smask[j0:j1, i0:i1] |= shapely.contains_xy(poly, X, Y)
+        pad = int(math.ceil(self.r / h)) + 2
+        a0, a1 = max(0, j0 - pad), min(self.ny, j1 + pad)
+        b0, b1 = max(0, i0 - pad), min(self.nx, i1 + pad)
+        sub = self.Smask[a0:a1, b0:b1]
+        dist = ndimage.distance_transform_edt(~sub) * h
+        self.material[a0:a1, b0:b1] &= ~(dist <= self.r)
+
+    def _mark_path(self, pts: np.ndarray) -> None:
+        if len(pts) >= 2:
+            g = LineString(pts).buffer(self.h * 0.75, quad_segs=2)
+        else:
+            g = Point(pts[0]).buffer(self.h * 0.75, quad_segs=2)
+        self._mark_cut(g.intersection(self.T.buffer(self.h)))
+
+    def _field(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        j0, j1, i0, i1 = box
+        kr = self.K.shape[0] // 2
+        a0, a1 = max(0, j0 - kr), min(self.ny, j1 + kr)
+        b0, b1 = max(0, i0 - kr), min(self.nx, i1 + kr)
+        mat = self.material[a0:a1, b0:b1].astype(np.float32)
+        E = fftconvolve(mat, self.K[::-1, ::-1].astype(np.float32), mode="same")
+        return E[j0 - a0: j1 - a0, i0 - b0: i1 - b0]
+
+    # ------------------------------------------------------------ emitting
+    def _add_line(self, kind: str, q: np.ndarray, trochoid: bool = False, slot: bool = False) -> None:
+        if self.pos is not None and float(np.hypot(*(q - self.pos))) < 1e-9:
+            return
+        self.ops.append(_Op(kind, float(q[0]), float(q[1]), trochoid=trochoid, slot=slot))
+        self.pos = np.asarray(q, dtype=float)
+
+    def _clear_path(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether a tool moving a -> b meets no material (planner raster, r - h/2)."""
+        h, r = self.h, self.r - 0.5 * self.h
+        i0 = max(0, int((min(a[0], b[0]) - r - self.x0) / h))
+        i1 = min(self.nx, int((max(a[0], b[0]) + r - self.x0) / h) + 2)
+        j0 = max(0, int((min(a[1], b[1]) - r - self.y0) / h))
+        j1 = min(self.ny, int((max(a[1], b[1]) + r - self.y0) / h) + 2)
+        sub = self.material[j0:j1, i0:i1]
+        if not sub.any():
+            return True
+        jj, ii = np.nonzero(sub)
+        px = self.xs[i0 + ii] - a[0]
+        py = self.ys[j0 + jj] - a[1]
+        d = b - a
+        L2 = float(d @ d)
+        t = np.clip((px * d[0] + py * d[1]) / L2, 0, 1) if L2 > 0 else np.zeros_like(px)
+        return bool(((px - t * d[0]) ** 2 + (py - t * d[1]) ** 2 > r * r).all())
+
+    def _remove_path(self, pts: np.ndarray) -> None:
+        h, r = self.h, self.r
+        for a, b in zip(pts[:-1], pts[1:]):
+            i0 = max(0, int((min(a[0], b[0]) - r - self.x0) / h))
+            i1 = min(self.nx, int((max(a[0], b[0]) + r - self.x0) / h) + 2)
+            j0 = max(0, int((min(a[1], b[1]) - r - self.y0) / h))
+            j1 = min(self.ny, int((max(a[1], b[1]) + r - self.y0) / h) + 2)
+            px = self.xs[None, i0:i1] - a[0]
+            py = self.ys[j0:j1, None] - a[1]
+            d = b - a
+            L2 = float(d @ d)
+            t = np.clip((px * d[0] + py * d[1]) / L2, 0, 1) if L2 > 0 else 0.0 * px * py
+            self.material[j0:j1, i0:i1] &= (px - t * d[0]) ** 2 + (py - t * d[1]) ** 2 > r * r
+
+    def _lead_in(self, ring: np.ndarray) -> np.ndarray | None:
+        """A gliding lead-in onto a closed ring: its last ~3 D, blended from the old cleared
+        boundary (weight 0) to the ring (weight 1), ending at the ring's start."""
+        seg = np.hypot(*np.diff(ring, axis=0).T)
+        total = float(seg.sum())
+        Lb = min(3.0 * self.D, 0.5 * total)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        sel = cum >= total - Lb
+        tail = ring[sel]
+        if len(tail) < 2:
+            return None
+        sb = self.S.boundary
+        pts = shapely.points(tail)
+        near = shapely.line_interpolate_point(sb, shapely.line_locate_point(sb, pts))
+        nxy = shapely.get_coordinates(near)
+        w = ((cum[sel] - (total - Lb)) / max(Lb, 1e-9))[:, None]
+        w = 0.5 - 0.5 * np.cos(np.pi * w)
+        out = (1 - w) * nxy + w * tail
+        if not self.Tc.covers(LineString(out)):
+            return None
+        return out
+
+    def _link_to(self, q: np.ndarray, u: np.ndarray | None = None) -> None:
+        """Keep-down link when the tool meets no material on the way, else a link to the
+        cleared point nearest ``q`` and a short lead-in cut; else retract and drop."""
+        assert self.pos is not None
+        a = self.pos
+        if float(np.hypot(*(q - a))) < 1e-9:
+            return
+        if self._clear_path(a, q) and self.Sc.covers(LineString([a, q])):
+            self._add_line("link", q)
+            return
+        c = None
+        if u is not None:
+            ae = self.p.stepover * self.D
+            for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae):
+                for ang in (0.0, 20.0, -20.0, 40.0, -40.0, 60.0, -60.0):
+                    t = math.radians(ang)
+                    v = -np.array([u[0] * math.cos(t) - u[1] * math.sin(t),
+                                   u[0] * math.sin(t) + u[1] * math.cos(t)])
+                    cand = q + dist * v
+                    if self.Sin.contains(Point(cand)) and self.Tc.covers(LineString([cand, q])):
+                        c = cand
+                        break
+                if c is not None:
+                    break
+        if c is None:
+            near = nearest_points(self.Sin, Point(q))[0] if not self.Sin.is_empty else Point(q)
+            c = np.asarray(near.coords[0])
+        if self._clear_path(a, c) and self.Tc.covers(LineString([a, c])) and \
+                self.Tc.covers(LineString([c, q])):
+            self._add_line("link", c)
+            self._add_line("cut", q)
+            return
+        if not self.Tc.covers(LineString([c, q])):
+            c = np.asarray(q, dtype=float).copy()
+        self.counts["retracts"] += 1
+        self.counts["drop"] += 1
+        self.ops.append(_Op("entry", method="drop", center=c.copy(), x=float(c[0]), y=float(c[1])))
+        self.pos = c.copy()
+        self._add_line("cut", q)
+
+    def _entry(self, piece: Polygon) -> None:
+        p = self.p
+        c, rho = _mic(piece, self.tol)
+        rh = min(self.D / 4.0, rho - self.tol)
+        if p.entry == "helix" and rh >= self.D / 16.0:
+            start = c + np.array([rh, 0.0])
+            self.ops.append(_Op("entry", float(start[0]), float(start[1]), method="helix",
+                                center=c.copy(), rh=rh))
+            self.counts["helix"] += 1
+            self.pos = start
+            disc = Point(c).buffer(rh, quad_segs=32).intersection(self.T)
+            self._mark_cut(disc)
+            return
+        if p.entry in ("helix", "ramp"):
+            # longest straight chord through the piece's centre, along its major axis
+            rect = piece.minimum_rotated_rectangle
+            xy = np.asarray(rect.exterior.coords)[:4]
+            e1, e2 = xy[1] - xy[0], xy[2] - xy[1]
+            ax = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+            ax = ax / max(np.hypot(*ax), 1e-12)
+            L = 5.0 * self.D
+            line = LineString([c - ax * L, c + ax * L]).intersection(piece)
+            segs = [s for s in _lines(line) if len(s) >= 2]
+            if segs:
+                s = max(segs, key=lambda q: float(np.hypot(*(q[-1] - q[0]))))
+                a, b = s[0], s[-1]
+                if float(np.hypot(*(b - a))) >= 0.5 * self.D:
+                    path = np.vstack([a, b])
+                    self.ops.append(_Op("entry", float(a[0]), float(a[1]), method="ramp", path=path))
+                    self.counts["ramp"] += 1
+                    self.pos = a.copy()
+                    self._mark_path(path)
+                    if p.entry == "helix":
+                        self.warnings.append(f"ramp entry at ({a[0]:.3f}, {a[1]:.3f}): no helix fits")
+                    return
+        self.ops.append(_Op("entry", float(c[0]), float(c[1]), method="plunge", center=c.copy()))
+        self.counts["plunge"] += 1
+        self.pos = c.copy()
+        self._mark_path(c[None, :])
+        self.warnings.append(f"plunge entry at ({c[0]:.3f}, {c[1]:.3f})" +
+                             (" (entry='plunge')" if p.entry == "plunge" else ": no helix or ramp fits"))
+
+    def _refresh_cleared(self) -> None:
+        self.Sc = self.S.buffer(self.tol * 0.5)
+        shapely.prepare(self.Sc)
+        self.Sin = self.S.buffer(-self.h)
+
+    def _cut_piece(self, pts: np.ndarray, trochoid: bool = False, slot: bool = False) -> None:
+        if len(pts) > 3 and float(np.hypot(*(pts[0] - pts[-1]))) < 1e-9 and not self.S.is_empty:
+            lead = self._lead_in(pts)
+            if lead is not None and self._clear_path(self.pos, lead[0]) and \
+                    self.Tc.covers(LineString([self.pos, lead[0]])):
+                self._add_line("link", lead[0])
+                for q in lead[1:]:
+                    self._add_line("cut", q, trochoid=trochoid, slot=slot)
+        d0 = pts[min(len(pts) - 1, 1)] - pts[0]
+        n0 = float(np.hypot(*d0))
+        self._link_to(pts[0], d0 / n0 if n0 > 1e-9 else None)
+        for q in pts[1:]:
+            self._add_line("cut", q, trochoid=trochoid, slot=slot)
+
+    # ------------------------------------------------------------ fronts
+    def _front_step(self) -> bool:
+        """Grow S by one front; emit it. False when nothing grew."""
+        h, D = self.h, self.D
+        minx, miny, maxx, maxy = self.active.bounds if self.active is not None else self.S.bounds
+        grow = D + self.r + 3 * h
+        i0 = max(0, int((minx - grow - self.x0) / h))
+        i1 = min(self.nx, int((maxx + grow - self.x0) / h) + 1)
+        j0 = max(0, int((miny - grow - self.y0) / h))
+        j1 = min(self.ny, int((maxy + grow - self.y0) / h) + 1)
+        E = self._field((j0, j1, i0, i1))
+        S = self.Smask[j0:j1, i0:i1]
+        Tm = self.Tmask[j0:j1, i0:i1]
+        dist = ndimage.distance_transform_edt(~S) * h
+        E = ndimage.gaussian_filter(E, 1.0)
+        cap = 0.95 * D - 2 * h
+        ok = (E <= self.level) & (dist <= cap)
+        ok |= S
+        lab, _ = ndimage.label(ok)
+        keep = np.unique(lab[S & (lab > 0)])
+        far = ~np.isin(lab, keep) & (lab > 0)
+        G = E + np.clip((dist - cap) / h, 0.0, None) * 30.0
+        G[far] = 180.0
+        # contour at the level
+        import contourpy
+        cg = contourpy.contour_generator(self.xs[i0:i1], self.ys[j0:j1], G,
+                                         line_type=contourpy.LineType.Separate)
+        lines = cg.lines(self.level)
+        polys = []
+        for ln in lines:
+            if len(ln) >= 4:
+                pg = Polygon(ln)
+                if not pg.is_valid:
+                    pg = pg.buffer(0)
+                if not pg.is_empty:
+                    polys.append(pg)
+        if not polys:
+            return False
+        reg = polys[0]
+        for pg in polys[1:]:
+            reg = reg.symmetric_difference(pg)
+        new = reg.intersection(self.T)
+        new = shapely.union_all([new, self.S])
+        new = shapely.union_all([orient(q, 1.0) for q in _pieces(new) if q.area > h * h])
+        gain = new.area - self.S.area
+        if gain < 0.5 * h * D:
+            return False
+        eps = 2.0 * self.tol
+        front = new.boundary.difference(self.Tb.buffer(eps, quad_segs=4))
+        front = front.difference(self.S.boundary.buffer(max(eps, 0.3 * h), quad_segs=4))
+        front = shapely.line_merge(front, directed=True) if not front.is_empty else front
+        pieces = [q for q in _lines(front) if len(q) >= 2 and
+                  float(np.hypot(*np.diff(q, axis=0).T).sum()) > 2 * h]
+        self._refresh_cleared()
+        old_S = self.S
+        self.counts["fronts"] += 1
+        # order pieces: nearest start first
+        todo = [shapely.simplify(LineString(q), self.tol / 2) for q in pieces]
+        todo = [np.asarray(g.coords)[:, :2] for g in todo]
+        while todo:
+            k = min(range(len(todo)), key=lambda t: float(np.hypot(*(todo[t] - self.pos).T).min()
+                    if float(np.hypot(*(todo[t][0] - todo[t][-1]))) < 1e-9 else np.hypot(*(todo[t][0] - self.pos))))
+            q = todo.pop(k)
+            if len(q) > 3 and float(np.hypot(*(q[0] - q[-1]))) < 1e-9:
+                i = int(np.argmin(np.hypot(*(q - self.pos).T)))
+                q = np.vstack([q[i:-1], q[:i + 1]])
+            dT = shapely.distance(self.Tb, shapely.points(q))
+            troch = bool(dT.max() < 0.25 * D and dT[0] < 2 * eps + h and dT[-1] < 2 * eps + h)
+            if troch:
+                self.counts["trochoid_pieces"] += 1
+            self._cut_piece(q, trochoid=troch)
+            self._remove_path(q)
+            self._refresh_cleared_partial(q)
+        self.S = new
+        self.Smask[j0:j1, i0:i1] |= ((G <= self.level) & ~far & Tm)
+        self.active = shapely.union_all([LineString(q) for q in pieces]) if pieces else None
+        self._refresh_cleared()
+        return bool(pieces)
+
+    def _refresh_cleared_partial(self, q: np.ndarray) -> None:
+        band = LineString(q).buffer(self.tol, quad_segs=2) if len(q) >= 2 else Point(q[0]).buffer(self.tol)
+        self.Sc = shapely.union_all([self.Sc, band])
+        shapely.prepare(self.Sc)
+
+    # ------------------------------------------------------------ top level
+    def plan(self) -> None:
+        self.setup()
+        h = self.h
+        for _round in range(200):
+            rem = self.T.difference(self.S.buffer(h)) if not self.S.is_empty else self.T
+            comps = [c for c in _pieces(rem) if c.area > 4 * h * h and not c.buffer(-self.tol).is_empty]
+            if not comps:
+                break
+            if self.S.is_empty:
+                piece = max(comps, key=lambda c: c.area)
+                self._entry(piece)
+                self._refresh_cleared()
+            else:
+                adj = [c for c in comps if c.distance(self.S) < 3 * h]
+                thin = [c for c in adj if _mic(c, self.tol)[1] < 0.25 * self.D]
+                if thin:
+                    pc = min(thin, key=lambda c: c.distance(Point(self.pos)))
+                    self._slot(pc)
+                    continue
+                if adj:
+                    pc = min(adj, key=lambda c: c.distance(Point(self.pos)))
+                else:
+                    pc = min(comps, key=lambda c: c.distance(Point(self.pos)))
+                self._refresh_cleared()
+                c, rho = _mic(pc, self.tol)
+                self.counts["retracts"] += 1
+                self._entry(pc)
+                self._refresh_cleared()
+            self.active = None
+            for _ in range(5000):
+                if not self._front_step():
+                    break
+        self._finish()
+
+    def _slot(self, pc: Polygon) -> None:
+        """Cut a thin reachable zone that no front reaches: along its outline, marked slot."""
+        ring = np.asarray(orient(pc, 1.0).exterior.coords)[:, :2]
+        dd = np.hypot(*(ring - self.pos).T)
+        k = int(np.argmin(dd))
+        ring = np.vstack([ring[k:-1], ring[:k + 1]])
+        ring = np.asarray(shapely.simplify(LineString(ring), self.tol / 2).coords)[:, :2]
+        self.counts["slots"] += 1
+        self._refresh_cleared()
+        self._cut_piece(ring, slot=True)
+        self._remove_path(ring)
+        self._mark_cut(pc.buffer(self.tol))
+        self._refresh_cleared()
+
+    def _finish(self) -> None:
+        if not self.p.finish_pass:
+            return
+        self._refresh_cleared()
+        self.Sc = self.Sc.union(self.T_finish.buffer(self.tol)) if self.p.finish_allowance == 0 else self.Sc
+        rings = []
+        for pg in _pieces(self.T_finish):
+            pg = orient(pg, 1.0)
+            rings += [np.asarray(pg.exterior.coords)[:, :2]] + \
+                     [np.asarray(i.coords)[:, :2] for i in pg.interiors]
+        while rings:
+            k = min(range(len(rings)), key=lambda t: float(np.hypot(*(rings[t] - self.pos).T).min()))
+            ring = rings.pop(k)
+            dd = np.hypot(*(ring - self.pos).T)
+            i = int(np.argmin(dd))
+            ring = np.vstack([ring[i:-1], ring[:i + 1]])
+            self._cut_piece(ring)
+
+
+# --------------------------------------------------------------------------- engagement replay
+
+def _replay_engagement(pl: _Planner) -> None:
+    """Measure engagement_deg of every straight op on a fine MaterialGrid (one level)."""
+    minx, miny, maxx, maxy = pl.poly.bounds
+    pad = pl.D + 1.0
+    area = (maxx - minx + 2 * pad) * (maxy - miny + 2 * pad)
+    h = max(pl.D / 100.0, math.sqrt(area / 2.0e7))
+    g = MaterialGrid((minx - pad, miny - pad, maxx + pad, maxy + pad), h)
+    pl.grid_h = h
+    # outside the pocket is not material: mark it removed
+    X, Y = np.meshgrid(g.x0 + (np.arange(g.nx) + 0.5) * h, g.y0 + (np.arange(g.ny) + 0.5) * h)
+    g.removed |= ~shapely.contains_xy(pl.poly, X, Y)
+    del X, Y
+    ds = pl.D / 24.0
+    pos = None
+    for op in pl.ops:
+        if op.kind == "entry":
+            if op.method == "helix":
+                g.remove_segment(op.center, op.center, op.rh + pl.r)
+                pos = np.array([op.x, op.y])
+            elif op.method == "ramp":
+                g.remove_path(op.path, pl.r)
+                pos = op.path[0].copy()
+            else:
+                c = np.array([op.x, op.y])
+                g.remove_segment(c, c, pl.r)
+                pos = c
+            continue
+        q = np.array([op.x, op.y])
+        L = float(np.hypot(*(q - pos)))
+        if L > 1e-9:
+            n = max(1, int(math.ceil(L / ds)))
+            t = np.arange(1, n + 1) / n
+            cs = pos[None, :] + t[:, None] * (q - pos)[None, :]
+            op.eng = float(g.engagement(cs, q - pos, pl.r).max())
+            g.remove_segment(pos, q, pl.r)
+        else:
+            op.eng = 0.0
+        pos = q
+
+
+# --------------------------------------------------------------------------- 3-D emission
+
+def _emit(pl: _Planner, zs: list[float]) -> tuple[list[dict[str, Any]], tuple[float, float, float]]:
+    p = pl.p
+    rows: list[dict[str, Any]] = []
+    safe = float(p.safe_z)
+    clr = min(1.0, safe - float(p.stock_top))
+    tan_a = math.tan(math.radians(p.ramp_angle_deg))
+    first = next(op for op in pl.ops if op.kind == "entry")
+    fx, fy = (first.path[0] if first.path is not None else (first.x, first.y))
+    start = (float(fx), float(fy), safe)
+    cur = np.array(start)
+
+    def add(code: str, kind: str, x: float, y: float, z: float, feed: float = math.nan,
+            eng: float = math.nan, **kw: Any) -> None:
+        nonlocal cur
+        if code == "G0" and abs(x - cur[0]) < 1e-12 and abs(y - cur[1]) < 1e-12 and abs(z - cur[2]) < 1e-12:
+            return
+        ln = kw.pop("len_mm") if "len_mm" in kw else \
+            math.sqrt((x - cur[0]) ** 2 + (y - cur[1]) ** 2 + (z - cur[2]) ** 2)
+        row = {"code": code, "x": float(x), "y": float(y), "z": float(z),
+               "feed": feed if code != "G0" else math.nan, "len_mm": ln, "kind": kind,
+               "engagement_deg": eng, "slot": False}
+        row.update(kw)
+        rows.append(row)
+        cur = np.array([x, y, z], dtype=float)
+
+    for li, z in enumerate(zs):
+        z_above = float(p.stock_top) if li == 0 else zs[li - 1]
+        z_app = z_above + clr
+        for op in pl.ops:
+            if op.kind != "entry":
+                add("G1", op.kind, op.x, op.y, z, p.feed, op.eng, trochoid=op.trochoid, slot=op.slot)
+                continue
+            ax, ay = (op.path[0] if op.method == "ramp" else (op.x, op.y))
+            if cur[2] < safe - 1e-12:
+                add("G0", "rapid", cur[0], cur[1], safe)
+            add("G0", "rapid", ax, ay, safe)
+            if op.method == "drop":
+                add("G0", "rapid", ax, ay, z + clr)
+                add("G1", "plunge", ax, ay, z, p.plunge_feed)
+                continue
+            add("G0", "rapid", ax, ay, z_app)
+            if op.method == "plunge":
+                add("G1", "plunge", ax, ay, z, p.plunge_feed)
+            elif op.method == "helix":
+                c, rh = op.center, op.rh
+                drop = z_app - z
+                n = max(1, int(math.ceil(drop / (math.pi * rh * tan_a) - 1e-9)))
+                zz, sgn = z_app, 1.0
+                for k in range(n + 2):  # n descending half turns, then one flat turn
+                    z_end = z_app - drop * min(k + 1, n) / n
+                    sx = c[0] + sgn * rh
+                    add("G3", "ramp", c[0] - sgn * rh, c[1], z_end, p.feed, i=c[0] - sx, j=0.0,
+                        plane=17, radius_mm=rh, len_mm=math.hypot(math.pi * rh, zz - z_end))
+                    zz, sgn = z_end, -sgn
+                if abs(cur[0] - op.x) > 1e-9 or abs(cur[1] - op.y) > 1e-9:
+                    add("G3", "ramp", op.x, op.y, z, p.feed, i=c[0] - cur[0], j=0.0, plane=17,
+                        radius_mm=rh, len_mm=math.pi * rh)
+            elif op.method == "ramp":
+                a, b = op.path[0], op.path[-1]
+                L = float(np.hypot(*(b - a)))
+                zz, fwd = z_app, True
+                while zz > z + 1e-12:
+                    zn = max(z, zz - L * tan_a)
+                    q = b if fwd else a
+                    add("G1", "ramp", q[0], q[1], zn, p.feed)
+                    zz, fwd = zn, not fwd
+                if not fwd:
+                    add("G1", "ramp", a[0], a[1], z, p.feed)
+    add("G0", "rapid", cur[0], cur[1], safe)
+    return rows, start
+
+
+def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: float, depth: float,
+                  stock_top: float = 0.0, safe_z: float = 5.0, feed: float = 1200.0,
+                  plunge_feed: float = 300.0, entry: str = "helix", finish_pass: bool = True,
+                  finish_allowance: float = 0.0, tolerance: float = 0.01, arc_fit: bool = True,
+                  chip_thinning: bool = False, max_feed: float | None = None,
+                  ramp_angle_deg: float = 3.0, name: str = "pocket") -> Toolpath:
+    """Plan an adaptive (constant-engagement) pocket. See the module docstring for the method.
+
+    Args:
+        region: shapely Polygon (exterior = wall, holes = islands), mm, or a
+            ``workbench.geometry.Region``.
+        tool_d: flat end mill diameter D, mm.
+        stepover: radial engagement ae as a fraction of D, in (0, 0.5]; the target engagement
+            is ``acos(1 - 2 stepover)`` (53.13 deg at 0.2).
+        stepdown: axial depth per pass ap, mm.
+        depth: total depth below ``stock_top``, mm.
+        stock_top, safe_z: Z of the stock top and of rapids, mm.
+        feed: cutting feed, mm/min; plunge_feed: feed of plunges, mm/min.
+        entry: "helix" (falls back to a ramp, then a plunge), "ramp" or "plunge".
+        finish_pass: profile walls and islands at the end of each level.
+        finish_allowance: radial stock the clearing leaves for the finishing profile, mm.
+        tolerance: wall margin and arc-fit chord tolerance, mm (<= D/20).
+        arc_fit: fit runs of G1 into G2/G3 arcs (``workbench.cam.arcfit.fit_arcs``).
+        chip_thinning: raise the feed of cuts with engagement under 90 deg by
+            ``1/sin(theta)`` (radial chip thinning, ``workbench.cam.chipthinning``).
+        max_feed: cap of the compensated feed, mm/min (the machine's feed cap).
+        ramp_angle_deg: descent angle of helix and ramp entries, degrees.
+        name: job name.
+
+    Returns:
+        Toolpath (moves-table contract plus a bool ``slot`` column); ``meta`` holds
+        ``strategy="adaptive"``, ``params``, ``tool``, ``levels``, ``engagement_target_deg``,
+        ``entries``, ``moves_before_arcfit``, ``moves_after_arcfit``, ``trochoid_pieces``,
+        ``slots``, ``warnings``, ``planning_s``.
+
+    Raises:
+        InputError: a parameter out of range; a region that is not a valid polygon.
+        PlanningError: the tool fits nowhere in the region.
+    """
+    t0 = time.perf_counter()
+    p = AdaptiveParams(tool_d=tool_d, stepover=stepover, stepdown=stepdown, depth=depth,
+                       stock_top=stock_top, safe_z=safe_z, feed=feed, plunge_feed=plunge_feed,
+                       entry=entry, ramp_angle_deg=ramp_angle_deg, finish_pass=bool(finish_pass),
+                       finish_allowance=finish_allowance, tolerance=tolerance, arc_fit=bool(arc_fit),
+                       chip_thinning=bool(chip_thinning), max_feed=max_feed, name=name)
+    p.validate()
+    poly, label = region_polygon(region)
+    pl = _Planner(p, poly, label)
+    pl.plan()
+    _replay_engagement(pl)
+    zs = depth_levels(float(stock_top), float(stepdown), float(depth))
+    rows, start = _emit(pl, zs)
+    moves = moves_frame(rows)
+    target = pl.target
+    moves["slowdown"] = slowdown_for_engagement(moves["engagement_deg"].to_numpy(), target)
+    n_before = len(moves)
+    if p.arc_fit:
+        moves = fit_arcs(moves, p.tolerance, start=start)
+    n_after = len(moves)
+    if p.chip_thinning:
+        cut = (moves["kind"] == "cut").to_numpy() & (moves["code"] != "G0").to_numpy()
+        fac = chip_thinning_factor_deg(np.maximum(moves["engagement_deg"].to_numpy(dtype=float), target))
+        f = moves["feed"].to_numpy(dtype=float) * np.where(cut, fac, 1.0)
+        if p.max_feed is not None:
+            f = np.where(cut, np.minimum(f, float(p.max_feed)), f)
+        moves["feed"] = f
+    meta = {
+        "strategy": "adaptive",
+        "name": name,
+        "region": label,
+        "params": p.to_dict(),
+        "tool": {"type": "flat end mill", "diameter_mm": float(tool_d)},
+        "levels": [float(z) for z in zs],
+        "engagement_target_deg": float(target),
+        "engagement_plan_level_deg": float(pl.level),
+        "wall_margin_mm": float(pl.margin),
+        "entries": {k: int(pl.counts[k]) for k in ("helix", "ramp", "plunge", "drop")},
+        "fronts": int(pl.counts["fronts"]),
+        "trochoid_pieces": int(pl.counts["trochoid_pieces"]),
+        "slots": int(pl.counts["slots"]),
+        "retracts_per_level": int(pl.counts["retracts"]),
+        "field_cell_mm": float(pl.h),
+        "grid_cell_mm": float(pl.grid_h),
+        "moves_before_arcfit": int(n_before),
+        "moves_after_arcfit": int(n_after),
+        "warnings": list(dict.fromkeys(pl.warnings)),
+        "planning_s": round(time.perf_counter() - t0, 3),
+    }
+    return Toolpath(moves=moves, start=start, meta=meta)
