@@ -68,3 +68,17 @@ def test_readme_has_two_commands_and_ci_runs_the_test_one() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert cmds[1] in ci, f"CI does not run the README's test command {cmds[1]!r}"
     assert cmds[0] != cmds[1]
+
+
+def test_notebook_parameters_parse_for_papermill() -> None:
+    """Every assignment in a parameters cell is visible to `papermill --help-notebook`
+    (a comment with '=' or ';' silently hides a parameter from it)."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(str(nb_path), as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+        assigned = {m.group(1) for m in re.finditer(r"^(\w+)\s*(?::[^=]*)?=", cell.source, re.M)}
+        seen = {p.name for p in PythonTranslator.inspect(cell)}
+        assert assigned == seen, f"{nb_path.name}: papermill cannot parse {sorted(assigned - seen)}"
