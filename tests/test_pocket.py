@@ -386,3 +386,27 @@ def test_real_pockets(shared_data, fname: str, layer: str) -> None:
               f"clearance={g.min_clearance_mm:.4f} mm plan={dt:.2f}s")
         assert eng.max() <= 180.0
 
+
+
+def test_corner_spikes_are_split_off_long_straights() -> None:
+    """Offset rings slot into their sharp corners; that overload must sit on short moves of its
+    own, so most of the cutting length reports the straight-cut engagement of the stepover
+    (and keeps slowdown 1.0) instead of carrying the corner's spike."""
+    from shapely.geometry import box
+
+    from workbench.cam import plan_pocket, straight_cut_engagement_deg
+
+    tp = plan_pocket(box(0, 0, 60, 40), tool_d=6.0, stepover=0.4, stepdown=3.0, depth=3.0)
+    cut = tp.moves[tp.moves["kind"] == "cut"]
+    target = straight_cut_engagement_deg(0.4 * 6.0, 6.0)
+    e = cut["engagement_deg"].to_numpy()
+    length = cut["len_mm"].to_numpy()
+    over = e > target + 5.0
+    assert length[~over].sum() > 0.6 * length.sum()
+    assert (cut["slowdown"].to_numpy()[over] < 0.95).all()
+    assert (cut["slowdown"].to_numpy()[~over] > 0.9).all()
+    # links run through removed material only
+    links = tp.moves[tp.moves["kind"] == "link"]
+    assert (links["engagement_deg"].fillna(0.0) <= 2.0).all()
+    # the overloaded stretches are short, except the first ring around the entry (a slot)
+    assert np.median(length[over]) <= 6.0

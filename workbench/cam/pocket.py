@@ -55,7 +55,9 @@
    only for pockets so large that the raster would pass 2e7 cells)
    replays the cut moves of a level in order; every horizontal G1 at depth (``cut`` and
    ``link``) gets ``engagement_deg`` = the largest engagement over samples every ``D/8``
-   along it, measured against the material actually left at that moment. ``slowdown`` is
+   along it, measured against the material actually left at that moment. A cut is split
+   where its samples cross the overload threshold (target + 5 degrees), so a corner spike at
+   the end of a long straight is its own short move with its own slowdown. ``slowdown`` is
    :func:`~workbench.cam.engagement.slowdown_for_engagement` against the straight-cut
    engagement of the requested stepover; ``feed`` stays the requested feed. Entry moves
    (helix, ramp, plunge) have NaN engagement.
@@ -278,6 +280,11 @@ class _Entry:
     path: np.ndarray | None = None
 
 
+#: A keep-down link must run through removed material; one whose tool circle meets more than
+#: this much engagement (raster noise allowance) is labelled a cut instead.
+LINK_MAX_ENGAGEMENT_DEG: float = 2.0
+
+
 class _Planner2D:
     def __init__(self, p: PocketParams, poly: Polygon, label: str) -> None:
         self.p = p
@@ -289,6 +296,8 @@ class _Planner2D:
         self.margin = self.tol
         self.s = min(p.stepover * self.D, self.D - 4.0 * self.tol)
         self.rh = 0.5 * float(p.helix_d if p.helix_d is not None else 0.5 * self.D)
+        #: engagement above which a cut is split off as its own move (target + 5 degrees)
+        self.split_deg = straight_cut_engagement_deg(p.stepover * self.D, self.D) + 5.0
         self.warnings: list[str] = []
         self.ops: list[_Line | _Entry] = []
         self.pos: np.ndarray | None = None
@@ -430,9 +439,22 @@ class _Planner2D:
         n = max(1, int(math.ceil(L / self.sample_ds)))
         t = np.arange(1, n + 1) / n
         cs = a[None, :] + t[:, None] * (q - a)[None, :]
-        eng = float(self.grid.engagement(cs, d, self.r).max())
+        eng = np.asarray(self.grid.engagement(cs, d, self.r), dtype=float)
         self.grid.remove_segment(a, q, self.r)
-        self.ops.append(_Line(kind, float(q[0]), float(q[1]), eng))
+        # Split a cut where its engagement crosses the overload threshold, so that a corner spike
+        # at the end of a long straight gets its own move (and slowdown) instead of the whole
+        # straight. Exact: earlier positions of a straight move never reach the forward half of
+        # the tool circle at a later position, so every sample sees the material left before
+        # this move, split or not.
+        if kind == "link" and eng.max() > LINK_MAX_ENGAGEMENT_DEG:
+            kind = "cut"  # it touches material: a cut (with its engagement), never a "link"
+        over = eng > self.split_deg if kind == "cut" else np.zeros(n, dtype=bool)
+        ends = list(np.flatnonzero(over[1:] != over[:-1])) + [n - 1]
+        first = 0
+        for k in ends:
+            e = cs[k] if k < n - 1 else q
+            self.ops.append(_Line(kind, float(e[0]), float(e[1]), float(eng[first:k + 1].max())))
+            first = k + 1
         self.pos = np.asarray(q, dtype=float)
 
     def _straight_ok(self, a: np.ndarray, b: np.ndarray, step: bool) -> str | None:
