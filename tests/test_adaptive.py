@@ -59,6 +59,22 @@ def test_engagement_bounded_by_raster_check(tp_island):
     assert (mv.loc[over, "slowdown"] < 1.0).all()
 
 
+def test_engagement_of_fitted_arcs_is_measured_on_the_arcs():
+    # engagement_deg of a fitted G2/G3 row is re-measured on the arc itself (not taken from
+    # the chords it replaced): it agrees with the independent raster check run on the arcs
+    tp = plan_adaptive(POLY, tool_d=6, stepover=0.2, stepdown=5, depth=5, arc_fit=True)
+    mv = tp.moves
+    arcs = mv["code"].isin(["G2", "G3"]).to_numpy() & (mv["kind"] == "cut").to_numpy()
+    assert arcs.sum() > 20
+    res = raster_engagement(tp, POLY, 6.0)
+    ok = arcs & ~np.isnan(res.per_move)
+    diff = np.abs(res.per_move[ok] - mv["engagement_deg"].to_numpy()[ok])
+    assert np.quantile(diff, 0.95) <= 3.0
+    assert res.quantile(0.95) <= TARGET + 3.0
+    over = mv["engagement_deg"] > TARGET + 0.5
+    assert (mv.loc[over, "slowdown"] < 1.0).all()
+
+
 def test_arc_fit_shortens_and_keeps_safety():
     tp = plan_adaptive(box(0, 0, 30, 24), tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert tp.meta["moves_after_arcfit"] < tp.meta["moves_before_arcfit"]
@@ -85,5 +101,9 @@ def test_real_pickup_cavity(shared_data):
     tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert gouge_check(tp, reg.polygon, 6.0).ok
     assert uncut_area(tp, reg.polygon, 6.0).significant_area < 1.0
+    # links stay down through cleared material (routed around uncut stock): a handful of
+    # entries for the whole cavity, not one per front
+    ent = tp.meta["entries"]
+    assert ent["helix"] + ent["ramp"] + ent["plunge"] + ent["drop"] <= 4
     res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
     assert res.quantile(0.95) <= TARGET + 3.0
