@@ -219,7 +219,9 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
 
     Keys: job, source, tool, params, machine, cycle_time_s, time_by_limit_s, count_by_limit,
     path_length_mm (by kind), moves (count), cleared_area_mm2, pocket_area_mm2,
-    reachable_area_mm2, uncut_area_mm2, max_engagement_deg, p95_engagement_deg, regions[].
+    reachable_area_mm2, uncut_area_mm2, max_engagement_deg, p95_engagement_deg (over cutting
+    moves), target_engagement_deg (a straight cut at the stepover), overload_length_share (share
+    of the cutting length above target + 5 degrees), regions[].
     The areas are measured at the final depth by ``workbench.cam.checks.uncut_area``:
     reachable = the region opened by the tool radius, cleared = the part of it the tool swept,
     uncut = reachable minus cleared, without slivers narrower than 0.04 mm (chord error of the
@@ -228,8 +230,11 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
     from .cam import checks
 
     mv = toolpath.moves
-    eng = mv.loc[mv["kind"] == "cut", "engagement_deg"].to_numpy(dtype=float)
-    eng = eng[np.isfinite(eng)]
+    cut = mv[(mv["kind"] == "cut") & np.isfinite(mv["engagement_deg"])]
+    eng = cut["engagement_deg"].to_numpy(dtype=float)
+    target = target_engagement_deg(job)
+    cut_len = float(cut["len_mm"].sum())
+    overload = float(cut.loc[cut["engagement_deg"] > target + 5.0, "len_mm"].sum()) / cut_len if cut_len else 0.0
     reg_rows = []
     for reg, tp in zip(_regions_in_order(regions, toolpaths), toolpaths):
         cov = checks.uncut_area(tp, reg, job.tool_d)
@@ -259,6 +264,8 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
         "uncut_area_mm2": float(sum(r["uncut_area_mm2"] for r in reg_rows)),
         "max_engagement_deg": float(eng.max()) if eng.size else None,
         "p95_engagement_deg": float(np.percentile(eng, 95)) if eng.size else None,
+        "target_engagement_deg": target,
+        "overload_length_share": overload,
         "regions": reg_rows,
     }
 
@@ -466,7 +473,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
     print(f"  cleared area      {s['cleared_area_mm2']:.0f} of {s['reachable_area_mm2']:.0f} mm^2 reachable "
           f"(pocket {s['pocket_area_mm2']:.0f} mm^2, uncut {s['uncut_area_mm2']:.2f} mm^2)")
     if s.get("max_engagement_deg") is not None:
-        print(f"  engagement        max {s['max_engagement_deg']:.1f} deg, p95 {s['p95_engagement_deg']:.1f} deg")
+        print(f"  engagement        max {s['max_engagement_deg']:.1f} deg, p95 {s['p95_engagement_deg']:.1f} deg of moves; "
+              f"{100 * s['overload_length_share']:.1f} % of the cutting length above target "
+              f"{s['target_engagement_deg']:.1f} + 5 deg")
     print(f"report: {out}")
 
 
@@ -515,7 +524,9 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
              ("uncut (reachable)", f"{summary['uncut_area_mm2']:.2f} mm^2")]
     if summary.get("max_engagement_deg") is not None:
         rows += [("max engagement", f"{summary['max_engagement_deg']:.1f} deg"),
-                 ("p95 engagement", f"{summary['p95_engagement_deg']:.1f} deg")]
+                 ("p95 engagement (moves)", f"{summary['p95_engagement_deg']:.1f} deg"),
+                 ("cutting length above target + 5 deg",
+                  f"{100 * summary['overload_length_share']:.1f} % (target {summary['target_engagement_deg']:.1f} deg)")]
     if "overrides" in summary:
         o = summary["overrides"]
         rows += [("cycle time before overrides", f"{o['cycle_time_before_s']:.1f} s"),
