@@ -77,10 +77,10 @@ from .arcfit import fit_arcs
 from .chipthinning import chip_thinning_factor_deg
 from .engagement import slowdown_for_engagement, straight_cut_engagement_deg
 from .pocket import depth_levels, region_polygon
+from .params import ENTRIES, check_cutting_params, finite
 
 __all__ = ["AdaptiveParams", "plan_adaptive"]
 
-ENTRIES: tuple[str, ...] = ("helix", "ramp", "plunge")
 # planner guard: fronts follow the field contour at target - guard (raster and contour error)
 _LEVEL_GUARD_DEG = 2.5
 # a routed keep-down link is taken when shorter than this many D plus half the straight gap
@@ -126,34 +126,11 @@ class AdaptiveParams:
         Raises:
             InputError: naming the parameter and the accepted range.
         """
-        def num(nm: str, v: Any) -> float:
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
-                    or not math.isfinite(float(v)):
-                raise InputError(f"adaptive pocket {self.name!r}: {nm} must be a finite number, got {v!r}")
-            return float(v)
-
-        for nm in ("tool_d", "stepdown", "depth", "feed", "plunge_feed", "tolerance"):
-            if num(nm, getattr(self, nm)) <= 0:
-                raise InputError(f"adaptive pocket {self.name!r}: {nm} must be > 0, got {getattr(self, nm)!r}")
-        if not (0.0 < num("stepover", self.stepover) <= 0.5):
-            raise InputError(f"adaptive pocket {self.name!r}: stepover must be a fraction of the "
-                             f"tool diameter in (0, 0.5] (adaptive clearing is a light radial "
-                             f"cut), got {self.stepover!r}")
-        if num("safe_z", self.safe_z) < num("stock_top", self.stock_top):
-            raise InputError(f"adaptive pocket {self.name!r}: safe_z={self.safe_z} is below the "
-                             f"stock top {self.stock_top}")
-        if num("finish_allowance", self.finish_allowance) < 0:
-            raise InputError(f"adaptive pocket {self.name!r}: finish_allowance must be >= 0 mm")
-        if not (0.0 < num("ramp_angle_deg", self.ramp_angle_deg) <= 45.0):
-            raise InputError(f"adaptive pocket {self.name!r}: ramp_angle_deg must be in (0, 45]")
-        if self.entry not in ENTRIES:
-            raise InputError(f"adaptive pocket {self.name!r}: entry must be one of {ENTRIES}, "
-                             f"got {self.entry!r}")
-        if self.tolerance > self.tool_d / 20.0:
-            raise InputError(f"adaptive pocket {self.name!r}: tolerance {self.tolerance} mm is too "
-                             f"coarse for a {self.tool_d} mm tool (at most D/20)")
-        if self.max_feed is not None and num("max_feed", self.max_feed) <= 0:
-            raise InputError(f"adaptive pocket {self.name!r}: max_feed must be > 0 mm/min")
+        label = f"adaptive pocket {self.name!r}"
+        check_cutting_params(self, label, max_stepover=0.5,
+                             why=" (adaptive clearing is a light radial cut)")
+        if self.max_feed is not None and finite(label, "max_feed", self.max_feed) <= 0:
+            raise InputError(f"{label}: max_feed must be > 0 mm/min")
 
 
 # --------------------------------------------------------------------------- helpers

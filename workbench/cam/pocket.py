@@ -84,10 +84,10 @@ from shapely.validation import explain_validity
 from ..errors import InputError, PlanningError
 from ..toolpath import Toolpath, moves_frame
 from .engagement import MaterialGrid, slowdown_for_engagement, straight_cut_engagement_deg
+from .params import ENTRIES, check_cutting_params, finite
 
 __all__ = ["PocketParams", "plan_pocket", "depth_levels", "region_polygon", "ENTRIES"]
 
-ENTRIES: tuple[str, ...] = ("helix", "ramp", "plunge")
 
 
 @dataclass(frozen=True)
@@ -124,37 +124,10 @@ class PocketParams:
         Raises:
             InputError: naming the parameter and the accepted range.
         """
-        def num(name: str, v: Any) -> float:
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
-                    or not math.isfinite(float(v)):
-                raise InputError(f"pocket {self.name!r}: {name} must be a finite number, got {v!r}")
-            return float(v)
-
-        for nm in ("tool_d", "stepdown", "depth", "feed", "plunge_feed", "tolerance"):
-            if num(nm, getattr(self, nm)) <= 0:
-                unit = "mm/min" if "feed" in nm else "mm"
-                raise InputError(f"pocket {self.name!r}: {nm} must be > 0 {unit}, got {getattr(self, nm)!r}")
-        so = num("stepover", self.stepover)
-        if not (0.0 < so <= 1.0):
-            raise InputError(f"pocket {self.name!r}: stepover must be a fraction of the tool "
-                             f"diameter in (0, 1], got {self.stepover!r}")
-        st = num("stock_top", self.stock_top)
-        if num("safe_z", self.safe_z) < st:
-            raise InputError(f"pocket {self.name!r}: safe_z={self.safe_z} mm is below the stock "
-                             f"top {self.stock_top} mm")
-        if num("finish_allowance", self.finish_allowance) < 0:
-            raise InputError(f"pocket {self.name!r}: finish_allowance must be >= 0 mm, "
-                             f"got {self.finish_allowance!r}")
-        a = num("ramp_angle_deg", self.ramp_angle_deg)
-        if not (0.0 < a <= 45.0):
-            raise InputError(f"pocket {self.name!r}: ramp_angle_deg must be in (0, 45], got {a!r}")
-        if self.entry not in ENTRIES:
-            raise InputError(f"pocket {self.name!r}: entry must be one of {ENTRIES}, got {self.entry!r}")
-        if self.helix_d is not None and num("helix_d", self.helix_d) <= 0:
-            raise InputError(f"pocket {self.name!r}: helix_d must be > 0 mm, got {self.helix_d!r}")
-        if self.tolerance > self.tool_d / 20.0:
-            raise InputError(f"pocket {self.name!r}: tolerance {self.tolerance} mm is too coarse "
-                             f"for a {self.tool_d} mm tool (at most D/20)")
+        label = f"pocket {self.name!r}"
+        check_cutting_params(self, label)
+        if self.helix_d is not None and finite(label, "helix_d", self.helix_d) <= 0:
+            raise InputError(f"{label}: helix_d must be > 0 mm, got {self.helix_d!r}")
 
 
 def depth_levels(stock_top: float, stepdown: float, depth: float) -> list[float]:
