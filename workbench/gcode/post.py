@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import jsonschema
 
 from ..errors import PostError
 from ..paths import DATA_DIR
@@ -326,7 +325,9 @@ def _load_cached(path: str, mtime_ns: int) -> Post:
 
 
 @functools.lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
+def _validator() -> Any:
+    import jsonschema  # imported here: its format checkers take seconds to import (CLI start-up)
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
 from .errors import SimError
 from .simulate import COLLISION_CODES, SimResult
@@ -108,6 +107,8 @@ def validate_report(report: dict[str, Any]) -> None:
         SimError: naming the JSON path and what is wrong (a bug in the report builder, or a
             hand-edited report).
     """
+    import jsonschema  # imported here: its format checkers take seconds to import (CLI start-up)
+
     validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
     if errors:
