@@ -269,7 +269,7 @@ def test_inch_output_converts_lengths_and_feeds(tp: Toolpath, name: str) -> None
     dec = post.decimals_for("inch")
     lines = _code_lines(write(tp, post, units="inch", tool=TOOL, date=DATE), post)
     assert sum("G20" in l.split() for l in lines) == 1 and not any("G21" in l.split() for l in lines)
-    first = next(l for l in lines if l.startswith("G0 "))
+    first = next(l for l in lines if "X" in _words(l) and float(_words(l)["X"]) != 0.0)
     assert _words(first)["X"] == f"{10 / MM_PER_IN:.{dec.coord}f}".rstrip("0")
     feeds = [float(_words(l)["F"]) for l in lines if "F" in _words(l)]
     assert feeds[:2] == [round(300 / MM_PER_IN, dec.feed), round(1200 / MM_PER_IN, dec.feed)]
@@ -286,9 +286,10 @@ def test_modal_words_are_not_repeated(tp: Toolpath, name: str) -> None:
     body = lines[lines.index(next(l for l in lines if l.startswith("G0 "))):]
     f_values = [_words(l)["F"] for l in body if "F" in _words(l)]
     assert all(a != b for a, b in zip(f_values, f_values[1:]))
-    assert body[1] == "G1 Z-1 F300"                     # plunge: only Z changes
-    assert body[2].startswith("X40.123") and "Z" not in _words(body[2])   # G1 and Z not repeated
-    assert body[2].endswith(" F1200") and not body[2].startswith("G")
+    assert body[:2] == ["G0 Z5", "X0 Y0"]                # to the start: Z alone, then X/Y
+    assert body[3] == "G1 Z-1 F300"                     # plunge: only Z changes
+    assert body[4].startswith("X40.123") and "Z" not in _words(body[4])   # G1 and Z not repeated
+    assert body[4].endswith(" F1200") and not body[4].startswith("G")
     assert not any(l.startswith("G0") and "F" in _words(l) for l in body)  # G0 never has F
     unmod = post.with_overrides({"modal": {"motion": False, "feed": False, "coordinates": False}})
     full = _code_lines(write(tp, unmod, units="mm", date=DATE), unmod)
@@ -438,10 +439,14 @@ def assert_reads_back(tp: Toolpath, post: Post, units: str, centre_factor: float
     last piece must end at the original end point. Returns the number of rows read back.
     """
     text = write(tp, post, units=units, tool=TOOL, date=DATE)
-    got = read(text, start=tp.start).moves
+    got = read(text, start=tp.start, dwell_unit=post.dwell_unit).moves
     dec = post.decimals_for(units)
     scale = MM_PER_IN if units == "inch" else 1.0
     tol = 0.5 * 10.0 ** -dec.coord * scale + 1e-9                # half a unit, in mm
+    # the program first goes to the start: Z alone, then X/Y (see test_first_motion_...)
+    assert list(got["code"].iloc[:2]) == ["G0", "G0"]
+    assert np.abs(got[["x", "y", "z"]].to_numpy(dtype=float)[:2] - np.asarray(tp.start)).max() <= tol
+    got = got.iloc[2:].reset_index(drop=True)
     ftol = 0.5 * 10.0 ** -dec.feed * scale + 1e-9
     ctol = centre_factor * tol
     want_c = _centres(tp.moves, tp.start)
@@ -461,8 +466,7 @@ def assert_reads_back(tp: Toolpath, post: Post, units: str, centre_factor: float
             if wcode[r] == "G1":
                 assert abs(gfeed[k] - wfeed[r]) <= ftol, f"row {r}"
             if wcode[r] == "G4":
-                factor = 1000.0 if post.dwell_unit == "ms" else 1.0   # the reader reads P as seconds
-                assert gdwell[k] == pytest.approx(wdwell[r] * factor)
+                assert gdwell[k] == pytest.approx(wdwell[r])      # read in the post's dwell unit
             k += 1
             continue
         plane = int(wplane[r])
@@ -513,3 +517,20 @@ def test_read_back_of_a_real_program(shared_data) -> None:
     tp = Toolpath(moves, start=src.start)
     for name, units in (("grbl", "mm"), ("linuxcnc", "mm"), ("masso", "mm"), ("pathpilot", "inch")):
         assert_reads_back(tp, load_post(name), units)      # 3 and 4 decimals, split circles, inch
+
+
+
+@pytest.mark.parametrize("name", POSTS)
+def test_first_motion_raises_z_alone_then_moves_xy(tp: Toolpath, name: str) -> None:
+    """Wherever the tool was left, the program first goes to the start height in Z only, then
+    over in X/Y: never a three-axis rapid from an unknown position into the work."""
+    post = load_post(name)
+    lines = _code_lines(write(tp, post, tool=TOOL, date=DATE), post)
+    motions = [l for l in lines if set(_words(l)) & set("XYZ") and "G43" not in l]
+    z_only, xy = _words(motions[0]), _words(motions[1])
+    assert motions[0].split()[0] == "G0", motions[0]
+    assert set(z_only) & set("XYZ") == {"Z"}, motions[0]
+    assert set(xy) & set("XYZ") == {"X", "Y"}, motions[1]
+    scale = MM_PER_IN if post.units == "inch" else 1.0
+    assert float(z_only["Z"]) * scale == pytest.approx(tp.start[2], abs=0.02)
+    assert (float(xy["X"]) * scale, float(xy["Y"]) * scale) == pytest.approx(tp.start[:2], abs=0.02)

@@ -125,3 +125,15 @@ def test_machine_cli(tmp_path, capsys):
     dump.write_text("$110=5000\nnonsense\n")
     assert main(["machine", "from-grbl", str(dump)]) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_a_real_dollar_dollar_paste_with_banner_and_text_settings_is_accepted() -> None:
+    """What `$$` prints on a networked grblHAL: the banner, text settings ($300 hostname, $302 IP)
+    and the numbers the planner needs; only the latter are read."""
+    from workbench.machine import from_grbl_settings
+
+    dump = ("Grbl 1.1h ['$' for help]\n$0=10\n$11=0.010\n$12=0.002\n$110=5000.000\n$111=5000.000\n"
+            "$112=1000.000\n$120=500.000\n$121=500.000\n$122=200.000\n$300=grblHAL\n$302=192.168.5.1\nok\n")
+    p = from_grbl_settings(dump, id="pasted")
+    assert p.max_rate_mm_min == (5000.0, 5000.0, 1000.0) and p.accel_mm_s2 == (500.0, 500.0, 200.0)
+    assert p.junction_deviation_mm == 0.01 and p.arc_tolerance_mm == 0.002

@@ -922,7 +922,8 @@ def read(text: str, *, path: str | None = None, units: Literal["mm", "inch"] | N
          work_offsets: Mapping[Any, Sequence[float]] | None = None,
          tool_lengths: Mapping[int, float] | None = None, strict: bool = True,
          nested_comments: Literal["error", "allow"] | None = None, block_delete: bool = True,
-         engine: Literal["auto", "fast", "general"] = "auto") -> Toolpath:
+         engine: Literal["auto", "fast", "general"] = "auto",
+         dwell_unit: Literal["s", "ms"] = "s") -> Toolpath:
     """Read a G-code program into a toolpath (see the module docstring for the semantics).
 
     Args:
@@ -940,6 +941,9 @@ def read(text: str, *, path: str | None = None, units: Literal["mm", "inch"] | N
         block_delete: skip lines starting with ``/`` (the block-delete switch on).
         engine: ``"auto"`` (fast engine when the program allows it), ``"fast"`` (raise
             GCodeError if the fast engine cannot take the program) or ``"general"``.
+        dwell_unit: the unit of ``P`` in G4 and G82 dwells: ``"s"`` (grbl, LinuxCNC, PathPilot,
+            Mach4 by default) or ``"ms"`` (MASSO, Mach4 with "Dwell in ms" set); ``dwell_s`` is
+            always in seconds.
 
     Returns:
         Toolpath with ``moves`` (machine mm, mm/min, one row per motion/dwell; extra columns
@@ -970,19 +974,27 @@ def read(text: str, *, path: str | None = None, units: Literal["mm", "inch"] | N
               block_delete=block_delete)
     if engine not in ("auto", "fast", "general"):
         raise GCodeError(f"engine must be 'auto', 'fast' or 'general', got {engine!r}", path=path)
+    if dwell_unit not in ("s", "ms"):
+        raise GCodeError(f"dwell_unit must be 's' or 'ms', got {dwell_unit!r}", path=path)
+    tp = None
     if engine != "general":
         from . import _fast
 
         res = _fast.read_fast(text, data, **kw)  # type: ignore[arg-type]
         if res is not None:
-            return _finish(res[0], res[1], path, start, "fast")
-        if engine == "fast":
+            tp = _finish(res[0], res[1], path, start, "fast")
+        elif engine == "fast":
             # let the general engine raise the precise error, if there is one
             read_general(text, **kw)  # type: ignore[arg-type]
             raise GCodeError("the fast engine cannot read this program (it uses words beyond "
                              "plain G0-G3 motion); use engine='auto'", path=path)
-    moves, info = read_general(text, **kw)  # type: ignore[arg-type]
-    return _finish(moves, info, path, start, "general")
+    if tp is None:
+        moves, info = read_general(text, **kw)  # type: ignore[arg-type]
+        tp = _finish(moves, info, path, start, "general")
+    if dwell_unit == "ms":
+        tp.moves["dwell_s"] = tp.moves["dwell_s"] / 1000.0
+    tp.meta["dwell_unit"] = dwell_unit
+    return tp
 
 
 def read_file(path: str | Path, **kw: Any) -> Toolpath:

@@ -429,9 +429,12 @@ def write(toolpath: Toolpath | pd.DataFrame, post: str | os.PathLike[str] | Post
     kinds = df["kind"].to_numpy()
     pass_z = _pass_depths(kinds, ends[:, 2]) if comments else None
     n_pass = 0
-    # The machine's position before the program is the toolpath start (as written).
-    w._commit(w._round(start))
-    w.pos_s = [None, None, None]                       # first motion writes every axis
+    # Go to the toolpath start: Z alone first, then X/Y. Wherever the tool was left (touched off
+    # on the stock, after a tool change), the first rapid never moves three axes at once.
+    target = w._round(start)
+    w.lines.append(" ".join(w._motion_word("G0") + [f"{_AXIS[2]}{target[2]}"]))
+    w.lines.append(" ".join(w._motion_word("G0") + [f"{_AXIS[0]}{target[0]}", f"{_AXIS[1]}{target[1]}"]))
+    w._commit(target)
     for r in range(len(df)):
         code = codes[r]
         if pass_z is not None and not math.isnan(pass_z[r]):

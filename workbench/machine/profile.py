@@ -235,6 +235,7 @@ def load_machine(id_or_path: str | Path | MachineProfile) -> MachineProfile:
 
 
 _SETTING = re.compile(r"^\$(\d+)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?:\(.*\))?\s*$")
+_SETTING_KEY = re.compile(r"^\$(\d+)\s*=")
 
 #: grbl setting number -> (field, axis index or None).
 GRBL_SETTINGS: dict[int, tuple[str, int | None]] = {
@@ -275,12 +276,15 @@ def from_grbl_settings(text: str, id: str = "grbl_settings", *, controller: str 
         line = raw.strip()
         if not line or line.lower() == "ok" or line[0] in "[(;#<":
             continue
+        if line.lower().startswith("grbl"):  # the start-up banner, e.g. "Grbl 1.1h ['$' for help]"
+            continue
+        key = _SETTING_KEY.match(line)
+        if key and int(key.group(1)) not in GRBL_SETTINGS:
+            continue  # a setting the planner does not use; grblHAL has text ones ($300=hostname)
         m = _SETTING.match(line)
         if not m:
             raise MachineProfileError(f"grbl settings line {n}: expected '$N=value', got {raw.strip()!r:.60}")
         num, value = int(m.group(1)), float(m.group(2))
-        if num not in GRBL_SETTINGS:
-            continue
         name, axis = GRBL_SETTINGS[num]
         if value <= 0 and not (num == 11 and value == 0):
             raise MachineProfileError(f"grbl settings line {n}: ${num} must be positive, got {value}")
