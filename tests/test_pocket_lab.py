@@ -24,7 +24,7 @@ from workbench.toolpath import Toolpath, from_json_moves
 REAL_JOBS = {
     "lespaul": ("dxf/LesPaul_CAM_Closed.dxf", ["PICKUP_CAVITY", "ELECTRONIC_CAVITIES", "NECK_MORTISE"]),
     "smart_guitar": ("dxf/smart_guitar_back_v5.dxf", ["VOID_CHAMBERS", "CONTROL_CAVITY"]),
-    "mvp_island": ("dxf/mvp_rect_with_island.dxf", None),
+    "mvp_island": ("dxf/mvp_rect_with_island.dxf", ["GEOMETRY"]),
 }
 TOOL_D = 6.0
 DEPTH = 6.0
@@ -139,6 +139,10 @@ def test_help_is_followable() -> None:
     (["--layer", "NO_SUCH_LAYER"], "NO_SUCH_LAYER"),
     (["--machine", "NoSuchMachine"], "NoSuchMachine"),
     (["--post", "nosuchpost"], "nosuchpost"),
+    (["--rpm", "0"], "spindle off"),
+    (["--rpm", "40000"], "outside"),
+    (["--safe-z", "0"], "above the stock top"),
+    (["--strategy", "adaptive", "--conventional"], "climb only"),
 ])
 def test_bad_parameters_give_clear_errors(args: list[str], expect: str, tmp_path: Path) -> None:
     r = _cli("pocket", str(lab.SAMPLE_DXF), "--layer", "CONTROL_CAVITY", *args, "--out", str(tmp_path / "o"))
@@ -217,3 +221,32 @@ def test_pocket_command_adaptive_strategy(tmp_path: Path) -> None:
     assert s["params"]["strategy"] == "adaptive"
     moves = from_json_moves(json.loads((out / "moves.json").read_text()))
     assert moves["code"].isin(["G2", "G3"]).sum() > 0, "adaptive paths carry fitted arcs"
+
+
+
+def test_layers_are_chosen_not_guessed(shared_data: Path, tmp_path: Path) -> None:
+    """A real drawing holds body outlines, reference layers and screw circles beside its
+    pockets: without --layer the job stops and lists the layers it could pocket."""
+    r = _cli("pocket", str(shared_data / "dxf" / "smart_guitar_back_v5.dxf"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "choose the layer" in r.stderr and "VOID_CHAMBERS (4 regions)" in r.stderr, r.stderr
+    assert not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_unreachable_area_and_warnings_are_reported(tmp_path: Path) -> None:
+    """A 4 mm slot off a 40 mm pocket cannot take a 6 mm tool: the summary and the command
+    say how much of the pocket is not cut, instead of only 'uncut 0 of reachable'."""
+    import ezdxf
+
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 4
+    doc.modelspace().add_lwpolyline([(0, 0), (40, 0), (40, 18), (80, 18), (80, 22), (40, 22), (40, 40), (0, 40)],
+                                    close=True, dxfattribs={"layer": "P"})
+    f = tmp_path / "slot.dxf"
+    doc.saveas(f)
+    r = _cli("pocket", str(f), "--layer", "P", "--depth", "3", "--post", "grbl", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["unreachable_area_mm2"] == pytest.approx(40 * 4, rel=0.05)
+    assert "NOT CUT" in r.stdout
+    assert s["source"]["units_used"] == ["mm"]

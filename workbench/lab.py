@@ -30,6 +30,7 @@ from .toolpath import Toolpath, moves_frame, to_json_moves
 SAMPLE_DXF: Path = DATA_DIR / "samples" / "guitar_cavities.dxf"
 SAMPLE_LAYERS: tuple[str, ...] = ("CONTROL_CAVITY", "PICKUP_CAVITY", "NECK_POCKET")
 ALL_POSTS: tuple[str, ...] = ("grbl", "mach4", "linuxcnc", "pathpilot", "masso")
+DEFAULT_RPM: float = 18000.0
 
 
 @dataclass
@@ -40,7 +41,8 @@ class PocketJob:
     ``$INSUNITS`` ("mm", "inch", ...). ``stepover`` is a fraction of the tool diameter in (0, 1].
     ``strategy`` is ``"offset"`` (contour-parallel rings, ``cam.plan_pocket``) or
     ``"adaptive"`` (bounded radial engagement, ``cam.plan_adaptive``; stepover <= 0.5).
-    ``material`` is a ``data/materials`` id (used by the run log). ``adopt_overrides`` scales
+    ``spindle_rpm`` None takes the top of the machine's spindle range (18000 rpm when the
+    profile gives none). ``material`` is a ``data/materials`` id (used by the run log). ``adopt_overrides`` scales
     the feeds of matching moves by the machine's learned overrides (``workbench.learn``) and
     applies its measured-time calibration to the estimate. ``log_run`` writes the planned run
     to the CAM run log (``workbench.runlog``) at ``log_db`` (None: the default database).
@@ -64,7 +66,7 @@ class PocketJob:
     finish_pass: bool = True
     machine: str = "Mach4_Router_4x8"
     posts: list[str] = field(default_factory=lambda: list(ALL_POSTS))
-    spindle_rpm: float = 18000.0
+    spindle_rpm: float | None = None
     material: str = "maple_hard"
     adopt_overrides: bool = False
     log_run: bool = False
@@ -115,10 +117,25 @@ def resolve_input(path: str | Path) -> Path:
 
 
 def load_regions(job: PocketJob) -> list[Any]:
-    """Read the job's regions from its DXF (``workbench.geometry.read_regions``)."""
-    from .geometry import read_regions
+    """Read the job's regions from its DXF (``workbench.geometry.read_regions``).
 
-    return read_regions(str(resolve_input(job.dxf)), layers=job.layers, units=job.units)
+    Raises:
+        InputError: ``job.layers`` is empty: a drawing holds body outlines, reference layers and
+            hardware circles beside its pockets, so the layers to pocket are always chosen; the
+            message lists the layers that have closed outlines.
+        workbench.errors.DXFError: the drawing or a layer cannot be read (names file and layer).
+    """
+    from .geometry import layer_report, read_regions
+
+    path = str(resolve_input(job.dxf))
+    if not job.layers:
+        report = layer_report(path, units=job.units)
+        closed = report[report["regions"] > 0]
+        listing = ", ".join(f"{r.layer} ({r.regions} region{'s' if r.regions != 1 else ''})"
+                            for r in closed.itertuples())
+        raise InputError(f"{job.dxf}: choose the layer(s) to pocket (--layer NAME, or the notebook's "
+                         f"'layers'); layers with closed outlines: {listing or 'none'}")
+    return read_regions(path, layers=job.layers, units=job.units)
 
 
 def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
@@ -132,6 +149,9 @@ def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
 
     if job.strategy not in ("offset", "adaptive"):
         raise InputError(f"strategy must be 'offset' or 'adaptive', got {job.strategy!r}")
+    if job.strategy == "adaptive" and not job.climb:
+        raise InputError("adaptive clearing cuts climb only: drop --conventional (climb=False) "
+                         "or use the offset strategy")
     paths = []
     for reg in regions:
         common = dict(tool_d=job.tool_d, stepover=job.stepover, stepdown=job.stepdown,
@@ -243,13 +263,15 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
             "area_mm2": float(_poly(reg).area), "islands": len(_poly(reg).interiors),
             "reachable_area_mm2": cov.opened_area, "cleared_area_mm2": cov.swept_area,
             "uncut_area_mm2": cov.significant_area, "uncut_sliver_area_mm2": cov.uncut_area - cov.significant_area,
-            "moves": int(len(tp.moves)),
+            "unreachable_area_mm2": float(_poly(reg).area) - cov.opened_area,
+            "moves": int(len(tp.moves)), "warnings": list(tp.meta.get("warnings", [])),
         })
     s = plan.summary
     by_kind = mv.groupby("kind")["len_mm"].sum()
     return {
         "job": job.job_name(),
-        "source": {"dxf": str(job.dxf), "layers": job.layers, "units": job.units},
+        "source": {"dxf": str(job.dxf), "layers": job.layers, "units": job.units,
+                   "units_used": sorted({str(getattr(r, "source_units", "mm")) for r in regions})},
         "tool": {"diameter_mm": job.tool_d, "type": "flat end mill"},
         "params": {k: v for k, v in asdict(job).items() if k not in ("dxf", "layers", "units", "job")},
         "machine": job.machine,
@@ -267,6 +289,8 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
         "target_engagement_deg": target,
         "overload_length_share": overload,
         "regions": reg_rows,
+        "unreachable_area_mm2": float(sum(r["unreachable_area_mm2"] for r in reg_rows)),
+        "warnings": [f"{r['name']}: {w}" for r in reg_rows for w in r["warnings"]],
     }
 
 
@@ -299,10 +323,8 @@ def run_pocket_job(job: PocketJob, out_dir: str | Path | None = None) -> PocketR
         workbench.errors.PlanningError: a region cannot be pocketed with these parameters.
         workbench.errors.MachineProfileError / PostError: unknown machine or post.
     """
-    from .machine import load_machine
-
     t0 = time.perf_counter()
-    load_machine(job.machine)  # fail early on an unknown machine, before any planning
+    check_spindle(job)  # fail early on an unknown machine or a bad speed, before any planning
     regions = load_regions(job)
     toolpaths = plan_regions(regions, job)
     program = join_toolpaths(toolpaths, job.safe_z)
@@ -312,6 +334,33 @@ def run_pocket_job(job: PocketJob, out_dir: str | Path | None = None) -> PocketR
     if out_dir is not None:
         write_artifacts(result, Path(out_dir))
     return result
+
+
+def check_spindle(job: PocketJob) -> float:
+    """The job's spindle speed, checked against the machine; returns it in rpm.
+
+    ``job.spindle_rpm`` None gives the top of the machine's ``spindle_rpm`` range (18000 rpm,
+    a common router spindle, when the profile has none).
+
+    Raises:
+        InputError: rpm <= 0 (a program would cut with the spindle off) or outside the
+            profile's ``spindle_rpm`` range (the controller would clamp it silently).
+        workbench.errors.MachineProfileError: unknown machine.
+    """
+    from .machine import load_machine
+
+    profile = load_machine(job.machine)
+    lo_hi = profile.spindle_rpm
+    rpm = job.spindle_rpm
+    if rpm is None:
+        return float(lo_hi[1]) if lo_hi is not None and lo_hi[1] > 0 else DEFAULT_RPM
+    if not (isinstance(rpm, (int, float)) and math.isfinite(rpm) and rpm > 0):
+        raise InputError(f"spindle speed must be > 0 rpm, got {rpm!r}: the program would cut with "
+                         "the spindle off")
+    if lo_hi is not None and not (lo_hi[0] <= rpm <= lo_hi[1]):
+        raise InputError(f"spindle speed {rpm:g} rpm is outside {profile.id}'s range "
+                         f"{lo_hi[0]:g}-{lo_hi[1]:g} rpm (the controller would clamp it)")
+    return float(rpm)
 
 
 def plan_program(program: Toolpath, job: PocketJob) -> Any:
@@ -345,10 +394,12 @@ def finish_job(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolp
     """
     from .gcode import load_post, write
 
+    rpm = check_spindle(job)
     posts = [load_post(p) for p in job.posts]
     summary = summarize(job, regions, toolpaths, program, plan)
+    summary["params"]["spindle_rpm"] = rpm
     tool = {"number": 1, "diameter": job.tool_d, "description": f"{job.tool_d:g} mm flat end mill"}
-    gcode = {p.id: write(program, p, program_name=job.job_name(), tool=tool, spindle_rpm=job.spindle_rpm)
+    gcode = {p.id: write(program, p, program_name=job.job_name(), tool=tool, spindle_rpm=rpm)
              for p in posts}
     if "overrides" in plan.summary:
         summary["overrides"] = plan.summary["overrides"]
@@ -358,7 +409,7 @@ def finish_job(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolp
         summary["run_id"] = log_plan(plan, machine_id=job.machine, material_id=job.material,
                                      job_name=job.job_name(), url=job.log_db,
                                      tool_d=job.tool_d, stepover=job.stepover, stepdown=job.stepdown,
-                                     feed_xy=job.feed, rpm=job.spindle_rpm,
+                                     feed_xy=job.feed, rpm=rpm,
                                      est_time_s=float(plan.summary["cycle_time_s"]))
     result = PocketResult(job, list(regions), list(toolpaths), program, plan, summary, gcode)
     if out_dir is not None:
@@ -396,6 +447,10 @@ def _job_from_args(a: argparse.Namespace) -> PocketJob:
     layers = a.layer or None
     if layers is None and Path(a.dxf).resolve() == SAMPLE_DXF.resolve():
         layers = list(SAMPLE_LAYERS)
+    if Path(a.dxf).exists():  # the notebook runs in the repository: pass what the user meant
+        a.dxf = str(Path(a.dxf).resolve())
+    if getattr(a, "out", None):
+        a.out = str(Path(a.out).resolve())
     return PocketJob(dxf=a.dxf, layers=layers, units=a.units, strategy=a.strategy, tool_d=a.tool_d,
                      stepover=a.stepover, stepdown=a.stepdown, depth=a.depth,
                      stock_top=a.stock_top, safe_z=a.safe_z, feed=a.feed,
@@ -424,14 +479,14 @@ def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> N
     p.add_argument("--stock-top", type=float, default=d.stock_top, help="Z of the stock top, mm (default %(default)s)")
     p.add_argument("--safe-z", type=float, default=d.safe_z, help="retract height, mm (default %(default)s)")
     p.add_argument("--feed", type=float, default=d.feed, help="cutting feed, mm/min (default %(default)s)")
-    p.add_argument("--plunge-feed", type=float, default=d.plunge_feed, help="plunge/ramp feed, mm/min (default %(default)s)")
+    p.add_argument("--plunge-feed", type=float, default=d.plunge_feed, help="feed of entry moves (helix, ramp, plunge), mm/min (default %(default)s)")
     p.add_argument("--conventional", action="store_true", help="conventional instead of climb milling")
     p.add_argument("--entry", choices=["helix", "ramp", "plunge"], default=d.entry, help="entry move (default %(default)s; falls back to ramp, then plunge, where it does not fit)")
     p.add_argument("--finish-allowance", type=float, default=d.finish_allowance, help="stock left for the finishing pass, mm (default %(default)s)")
     p.add_argument("--no-finish-pass", action="store_true", help="skip the finishing pass")
     p.add_argument("--machine", default=d.machine, help="machine profile id in data/machines or a profile JSON path (default %(default)s)")
     p.add_argument("--post", action="append", metavar="ID", help="post-processor; repeat for several (default: all of " + ", ".join(ALL_POSTS) + ")")
-    p.add_argument("--rpm", type=float, default=d.spindle_rpm, help="spindle speed, rpm (default %(default)s)")
+    p.add_argument("--rpm", type=float, default=None, help="spindle speed, rpm (default: the top of the machine's spindle range)")
     p.add_argument("--material", default=d.material, help="material id in data/materials (default %(default)s)")
     p.add_argument("--adopt-overrides", action="store_true", help="apply the machine's learned feed overrides and time calibration")
     p.add_argument("--log-run", action="store_true", help="write the planned run to the CAM run log")
@@ -472,6 +527,11 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
     print(f"  time by limit     {shares}")
     print(f"  cleared area      {s['cleared_area_mm2']:.0f} of {s['reachable_area_mm2']:.0f} mm^2 reachable "
           f"(pocket {s['pocket_area_mm2']:.0f} mm^2, uncut {s['uncut_area_mm2']:.2f} mm^2)")
+    if s.get("unreachable_area_mm2", 0.0) > 0.5:
+        print(f"  NOT CUT           {s['unreachable_area_mm2']:.0f} mm^2 of the pocket is narrower than the "
+              f"{s['params']['tool_d']:g} mm tool can reach (corners and narrow slots)")
+    for w in s.get("warnings", []):
+        print(f"  warning           {w}")
     if s.get("max_engagement_deg") is not None:
         print(f"  engagement        max {s['max_engagement_deg']:.1f} deg, p95 {s['p95_engagement_deg']:.1f} deg of moves; "
               f"{100 * s['overload_length_share']:.1f} % of the cutting length above target "

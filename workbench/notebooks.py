@@ -130,13 +130,19 @@ def export_html(notebook: Path) -> Path:
     return out
 
 
+#: Parameters a page's query string may not set: a shared link must not redirect where reports
+#: are written or which run log a job is recorded in.
+NOT_FROM_QUERY: frozenset[str] = frozenset({"report_dir", "out_root", "log_db", "log_run", "db_url", "db_path"})
+
+
 def query_overrides(defaults: Mapping[str, Any], query: str | None = None) -> dict[str, Any]:
     """Values from a Voila query string (``?tool_d=8&layers=A,B``) for known parameters.
 
     Voila exposes the page's query string to the kernel as ``$QUERY_STRING``; this reads it
     (or ``query``) and converts each value to the type of the parameter's default: bool
     (``1/true/yes``), int, float, list (comma-separated), None-able strings (``none`` -> None).
-    Unknown names are ignored, so a shared link cannot inject arbitrary variables.
+    Unknown names are ignored, so a shared link cannot inject arbitrary variables, and so are
+    :data:`NOT_FROM_QUERY` (where files are written, which database is logged to).
 
     Returns:
         name -> converted value, only for the names present in the query.
@@ -150,7 +156,7 @@ def query_overrides(defaults: Mapping[str, Any], query: str | None = None) -> di
     q = os.environ.get("QUERY_STRING", "") if query is None else query
     out: dict[str, Any] = {}
     for key, raw in parse_qsl(q, keep_blank_values=True):
-        if key not in defaults:
+        if key not in defaults or key in NOT_FROM_QUERY:
             continue
         d = defaults[key]
         try:

@@ -17,6 +17,10 @@ from ..errors import InputError
 
 ENTRIES: tuple[str, ...] = ("helix", "ramp", "plunge")
 
+#: Rapids between cuts travel at safe_z; it must clear the stock top by at least this much
+#: (a warped board or a clamp is the usual crash).
+MIN_SAFE_CLEARANCE_MM: float = 1.0
+
 
 def finite(label: str, name: str, v: Any) -> float:
     """``v`` as a float, or InputError("<label>: <name> must be a finite number")."""
@@ -47,8 +51,9 @@ def check_cutting_params(p: Any, label: str, max_stepover: float = 1.0, why: str
     if not (0.0 < finite(label, "stepover", p.stepover) <= max_stepover):
         raise InputError(f"{label}: stepover must be a fraction of the tool diameter in "
                          f"(0, {max_stepover:g}]{why}, got {p.stepover!r}")
-    if finite(label, "safe_z", p.safe_z) < finite(label, "stock_top", p.stock_top):
-        raise InputError(f"{label}: safe_z={p.safe_z} mm is below the stock top {p.stock_top} mm")
+    if finite(label, "safe_z", p.safe_z) < finite(label, "stock_top", p.stock_top) + MIN_SAFE_CLEARANCE_MM:
+        raise InputError(f"{label}: safe_z={p.safe_z} mm must be at least {MIN_SAFE_CLEARANCE_MM:g} mm "
+                         f"above the stock top {p.stock_top} mm (rapids travel at safe_z)")
     if finite(label, "finish_allowance", p.finish_allowance) < 0:
         raise InputError(f"{label}: finish_allowance must be >= 0 mm, got {p.finish_allowance!r}")
     a = finite(label, "ramp_angle_deg", p.ramp_angle_deg)

@@ -39,7 +39,8 @@
    centre-path diameter ``helix_d`` (default ``D/2``: no core is left standing in the middle)
    centred on the largest inscribed circle of the piece, if the helix circle lies at least
    ``r`` from every wall (inside the roughing offset); else a zig-zag ramp along the ring (at
-   least ``D/2`` long); else a straight plunge at ``plunge_feed`` (with a warning in meta).
+   least ``D/2`` long); else a straight plunge (with a warning in meta). Every entry move (helix,
+   ramp, plunge) runs at ``plunge_feed``.
    ``entry="ramp"`` skips the helix, ``entry="plunge"`` always plunges.
 7. **Links.** Consecutive rings of one chain are joined by the shortest segment (about one
    stepover long, at most ``D``, inside the tool-centre area: a stepover cut, kind ``cut``). Other moves at depth go straight (kind
@@ -683,12 +684,12 @@ def _emit_levels(pl: _Planner2D, p: PocketParams, zs: list[float]
                     ex = c[0] - sgn * rh
                     sx = c[0] + sgn * rh
                     length = math.hypot(math.pi * rh, zz - z_end)
-                    add(arc_code, "ramp", ex, c[1], z_end, p.feed, i=c[0] - sx, j=0.0, plane=17,
+                    add(arc_code, "ramp", ex, c[1], z_end, p.plunge_feed, i=c[0] - sx, j=0.0, plane=17,
                         radius_mm=rh, len_mm=length)
                     zz = z_end
                     sgn = -sgn
                 if np.hypot(cur[0] - op.end[0], cur[1] - op.end[1]) > 1e-9:  # odd count: back to start
-                    add(arc_code, "ramp", op.end[0], op.end[1], z, p.feed, i=c[0] - cur[0], j=0.0,
+                    add(arc_code, "ramp", op.end[0], op.end[1], z, p.plunge_feed, i=c[0] - cur[0], j=0.0,
                         plane=17, radius_mm=rh, len_mm=math.pi * rh)
             elif op.method == "ramp":
                 path = op.path
@@ -702,12 +703,12 @@ def _emit_levels(pl: _Planner2D, p: PocketParams, zs: list[float]
                     lens = seg if fwd else seg[::-1]
                     for pt, ln in zip(pts, lens):
                         znew = max(z, zz - ln * tan_a)
-                        add("G1", "ramp", pt[0], pt[1], znew, p.feed)
+                        add("G1", "ramp", pt[0], pt[1], znew, p.plunge_feed)
                         zz = znew
                     fwd = not fwd
                 if not fwd:  # we ended at the far end: come back along the path at depth
                     for pt in path[::-1][1:]:
-                        add("G1", "ramp", pt[0], pt[1], z, p.feed)
+                        add("G1", "ramp", pt[0], pt[1], z, p.plunge_feed)
         # level done
     add("G0", "rapid", cur[0], cur[1], safe)
     return rows, start
@@ -731,7 +732,7 @@ def plan_pocket(region: Any, *, tool_d: float, stepover: float, stepdown: float,
         stock_top: Z of the stock surface, mm.
         safe_z: retract height for rapids, mm (>= stock_top).
         feed: cutting feed, mm/min (cuts, links, helix and ramp moves).
-        plunge_feed: feed of straight plunges, mm/min.
+        plunge_feed: feed of every entry move (helix, ramp, plunge), mm/min.
         climb: climb milling with an M3 (clockwise) spindle: exterior rings CCW, island rings CW.
         entry: "helix" (falls back to ramp, then plunge), "ramp" (falls back to plunge) or
             "plunge".
