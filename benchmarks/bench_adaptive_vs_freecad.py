@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _raster_engagement import raster_engagement  # noqa: E402
 
+from workbench.errors import InputError
 from workbench.cam.adaptive import plan_adaptive  # noqa: E402
 from workbench.cam.checks import uncut_area  # noqa: E402
 from workbench.cam.engagement import straight_cut_engagement_deg  # noqa: E402
@@ -107,14 +108,17 @@ def figures(tp: Toolpath, poly, compute_s: float, machine, step: float) -> dict:
     res = raster_engagement(tp, poly, D, z=Z, step=step)
     cut = mv["kind"].isin(["cut"])
     plan = plan_motion(tp, machine)
-    u = uncut_area(tp, poly, D, z=Z)
+    try:
+        uncut = uncut_area(tp, poly, D, z=Z).significant_area
+    except InputError:  # the planner left no cut at the measured depth (e.g. a hole under D)
+        uncut = math.nan
     return {"compute_s": compute_s, "cut_mm": mv.loc[cut, "len_mm"].sum(),
             "link_mm": mv.loc[mv["kind"] == "link", "len_mm"].sum(),
             "entries": int((mv["kind"] == "plunge").sum() + (mv["kind"] == "ramp").any()),
             "eng_max": float(res.samples.max()) if len(res.samples) else math.nan,
             "eng_p99": res.quantile(0.99), "eng_p95": res.quantile(0.95),
             "over_t10_mm": res.length_over(target * 1.1), "slot_mm": res.length_over(170.0),
-            "uncut_mm2": u.significant_area, "cycle_s": float(plan.summary["cycle_time_s"])}
+            "uncut_mm2": uncut, "cycle_s": float(plan.summary["cycle_time_s"])}
 
 
 def main() -> None:
