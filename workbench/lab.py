@@ -528,8 +528,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
     print(f"  cleared area      {s['cleared_area_mm2']:.0f} of {s['reachable_area_mm2']:.0f} mm^2 reachable "
           f"(pocket {s['pocket_area_mm2']:.0f} mm^2, uncut {s['uncut_area_mm2']:.2f} mm^2)")
     if s.get("unreachable_area_mm2", 0.0) > 0.5:
-        print(f"  NOT CUT           {s['unreachable_area_mm2']:.0f} mm^2 of the pocket is narrower than the "
-              f"{s['params']['tool_d']:g} mm tool can reach (corners and narrow slots)")
+        d = s["params"]["tool_d"]
+        print(f"  tool cannot reach {s['unreachable_area_mm2']:.0f} mm^2 of the pocket (inside corners tighter "
+              f"than r {d / 2:g} mm, channels narrower than {d:g} mm)")
     for w in s.get("warnings", []):
         print(f"  warning           {w}")
     if s.get("max_engagement_deg") is not None:
