@@ -95,7 +95,7 @@ def test_plan_log_train_replan(shared_data, tmp_path) -> None:
     # 5. where the controller holds the tight arcs at its feed cap, nothing is touched
     knee = load_machine("LinuxCNC_KneeMill")
     fast = plan_pocket(region, tool_d=6.0, stepover=0.45, stepdown=2.0, depth=4.0,
-                       feed=knee.feed_cap * 1.5)
+                       feed=knee.feed_cap * 1.5, plunge_feed=knee.feed_cap * 1.5)  # helix arcs too
     res_k = plan_with_overrides(fast, knee, model=model)
     arcs = res_k.before.moves["code"].isin(["G2", "G3"]).to_numpy()
     assert (res_k.before.moves["limit"].to_numpy()[arcs] == "feed_cap").all()
