@@ -81,6 +81,9 @@ def test_plan_log_train_replan(shared_data, tmp_path) -> None:
     assert res.estimate.estimate_s == pytest.approx(res.after.cycle_time_s)
     assert res.estimate.corrected_s == pytest.approx(res.after.cycle_time_s * cal["ratio"])
     assert res.estimate.n == 3
+    print(f"\nloop on {MACHINE}: rule {model['rules']}, {int(expect_changed.sum())} moves changed feed, "
+          f"cycle {res.before.cycle_time_s:.2f} -> {res.after.cycle_time_s:.2f} s, calibrated "
+          f"{res.estimate.corrected_s:.2f} s (x{res.estimate.ratio:.3f} +- {res.estimate.spread:.3f}, n={res.estimate.n})")
 
     # 4. thermal numbers follow the new plan: same removed volume and (constant-u wood) energy,
     # more time and so less power on the slowed moves
