@@ -139,11 +139,13 @@ def load_regions(job: PocketJob) -> list[Any]:
 
 
 def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
-    """Plan one offset pocket per region (``workbench.cam.plan_pocket``), nearest-first order.
+    """Plan one pocket per region with the job's strategy (``cam.plan_pocket`` for "offset",
+    ``cam.plan_adaptive`` for "adaptive"), in nearest-first order from the origin.
 
     Raises:
-        PlanningError: naming the region when the tool does not fit it or the parameters are
-            out of range.
+        InputError: unknown strategy, adaptive with conventional milling, or a parameter out of
+            range (naming the region).
+        PlanningError: naming the region when the tool does not fit it.
     """
     from .cam import plan_adaptive, plan_pocket
 
