@@ -102,6 +102,13 @@ def freecad(poly) -> tuple[Toolpath, float] | None:
     return tp, float(res["compute_s"])
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    """ours / theirs, or "n/a" where FreeCAD has nothing to compare (no link, no path)."""
+    if not (theirs > 1e-6) or not math.isfinite(ours):
+        return "n/a"
+    return f"{ours / theirs:.2f}"
+
+
 def figures(tp: Toolpath, poly, compute_s: float, machine, step: float) -> dict:
     mv = tp.moves
     target = straight_cut_engagement_deg(SO * D, D)
@@ -152,9 +159,9 @@ def main() -> None:
             print(f"{k:14s}" + "".join(f"{c[k]:12.2f}" for c in cols.values()))
         if "FreeCAD" in cols:
             f, o = cols["FreeCAD"], cols["workbench"]
-            print(f"ratios: link {o['link_mm'] / max(f['link_mm'], 1e-9):.2f} (goal <= 0.5), cycle "
-                  f"{o['cycle_s'] / f['cycle_s']:.2f} (goal <= 0.85), compute "
-                  f"{o['compute_s'] / max(f['compute_s'], 1e-9):.1f} (goal <= 2)")
+            print(f"ratios: link {_ratio(o['link_mm'], f['link_mm'])} (goal <= 0.5), cycle "
+                  f"{_ratio(o['cycle_s'], f['cycle_s'])} (goal <= 0.85), compute "
+                  f"{_ratio(o['compute_s'], f['compute_s'])} (goal <= 2)")
         sys.stdout.flush()
 
 
