@@ -22,76 +22,9 @@ import pandas as pd
 
 from workbench.gcode import read_file
 from workbench.machine import load_machine, plan_motion
+from workbench.machine.motion import reference_block_times
 from workbench.paths import SHARED_DATA
 from workbench.toolpath import Toolpath
-
-
-def loop_reference(blocks: pd.DataFrame, moves: pd.DataFrame, start: tuple[float, float, float],
-                   prof, held: int | None) -> float:
-    """grbl's planner, block by block in Python, on the planner blocks of ``plan_motion``.
-
-    Takes the blocks' end points (after step rounding and arc chording) and recomputes every
-    junction, both passes (with the look-ahead window of :func:`reference_passes`) and each
-    trapezoid time with scalar math. Returns the total motion time (s).
-    """
-    from workbench.machine.motion import reference_passes
-
-    acc_ax = prof.accel_mm_s2
-    rate_ax = prof.max_rate_mm_min
-    codes = moves["code"].to_numpy()
-    feeds = moves["feed"].to_numpy()
-    rest = moves["rest_before"].to_numpy() | (codes == "G4")
-    restcum = np.cumsum(rest)
-    px, py, pz = start
-    prev_u = None
-    prev_nom = 0.0
-    prev_move = -1
-    mx: list[float] = []
-    cc: list[float] = []
-    nom: list[float] = []
-    acc: list[float] = []
-    lens: list[float] = []
-    for b in blocks.itertuples(index=False):
-        dx, dy, dz = b.x - px, b.y - py, b.z - pz
-        L = math.sqrt(dx * dx + dy * dy + dz * dz)
-        u = (dx / L, dy / L, dz / L)
-        a = min(acc_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
-        rate = min(rate_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
-        m = int(b.move)
-        vn = max(rate if codes[m] == "G0" else min(feeds[m], rate), 1.0) / 60.0
-        if prev_u is None or (prev_move >= 0 and restcum[m] > restcum[prev_move]):
-            jm = 0.0
-        else:
-            cos = -(prev_u[0] * u[0] + prev_u[1] * u[1] + prev_u[2] * u[2])
-            if cos > 0.999999:
-                jm = 0.0
-            elif cos < -0.999999:
-                jm = math.inf
-            else:
-                ju = [u[i] - prev_u[i] for i in range(3)]
-                n = math.sqrt(sum(x * x for x in ju))
-                ju = [x / n for x in ju]
-                aj = min(acc_ax[i] / abs(ju[i]) for i in range(3) if ju[i] != 0)
-                sd = math.sqrt(0.5 * (1 - cos))
-                jm = aj * prof.junction_deviation_mm * sd / (1 - sd)
-        mx.append(min(jm, vn * vn, prev_nom * prev_nom))
-        cc.append(2 * a * L)
-        nom.append(vn)
-        acc.append(a)
-        lens.append(L)
-        prev_u, prev_nom, prev_move = u, vn, m
-        px, py, pz = b.x, b.y, b.z
-    e = reference_passes(mx, cc, held)
-    total = 0.0
-    for k in range(len(cc)):
-        v0, v1, vn, a, d = math.sqrt(e[k]), math.sqrt(e[k + 1]), nom[k], acc[k], lens[k]
-        da, dd = (vn * vn - v0 * v0) / (2 * a), (vn * vn - v1 * v1) / (2 * a)
-        if da + dd <= d:
-            total += (2 * vn - v0 - v1) / a + (d - da - dd) / vn
-        else:
-            vp = math.sqrt(max((2 * a * d + v0 * v0 + v1 * v1) / 2, max(v0, v1) ** 2))
-            total += (2 * vp - v0 - v1) / a
-    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     c0 = time.process_time()
     held = None if prof.lookahead is None else prof.lookahead - 1
-    total_ref = loop_reference(p_sl.blocks, sl.moves, sl.start, prof, held)
+    total_ref = sum(reference_block_times(p_sl.blocks, sl.moves, sl.start, prof, held))
     t_loop = time.perf_counter() - t0
     t_loop_cpu = time.process_time() - c0
     motion = p_sl.summary["cycle_time_s"] - p_sl.summary["dwell_time_s"]

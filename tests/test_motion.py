@@ -10,7 +10,7 @@ import pytest
 from workbench.errors import InputError
 from workbench.machine import MachineProfile, plan_motion
 from workbench.machine.motion import (arc_segments, double_s_time, lookahead_cap, plan_passes,
-                                      reference_passes, trapezoid_time)
+                                      reference_block_times, reference_passes, trapezoid_time)
 from workbench.toolpath import Toolpath, moves_frame
 
 TOL = 1e-9
@@ -217,40 +217,11 @@ def test_whole_plan_matches_a_per_block_loop_on_a_random_program():
             for k, p in enumerate(pts)]
     p = prof(max_rate_mm_min=(9000.0, 6000.0, 1500.0), accel_mm_s2=(800.0, 400.0, 150.0))
     plan = plan_motion(tp(*rows), p, lookahead=0)
-    # loop reference: grbl's formulas block by block
+    # loop reference: grbl's formulas block by block, in scalar Python
     mv = plan.moves
-    starts = np.vstack([[0, 0, 0], mv[["x", "y", "z"]].to_numpy()[:-1]])
-    acc_ax, rate_ax = np.array(p.accel_mm_s2), np.array(p.max_rate_mm_min)
-    prev_u, prev_nom, mx, c, nom, acc, lens = None, 0.0, [], [], [], [], []
-    for k, r in enumerate(mv.itertuples()):
-        d = np.array([r.x, r.y, r.z]) - starts[k]
-        L = float(np.linalg.norm(d))
-        u = d / L
-        a = min(acc_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
-        rate = min(rate_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
-        vn = (rate if r.code == "G0" else min(r.feed, rate)) / 60
-        if prev_u is None or r.rest_before:
-            jm = 0.0
-        else:
-            cos = -float(prev_u @ u)
-            if cos > 0.999999:
-                jm = 0.0
-            elif cos < -0.999999:
-                jm = math.inf
-            else:
-                ju = (u - prev_u) / np.linalg.norm(u - prev_u)
-                aj = min(acc_ax[i] / abs(ju[i]) for i in range(3) if ju[i] != 0)
-                sd = math.sqrt(0.5 * (1 - cos))
-                jm = aj * p.junction_deviation_mm * sd / (1 - sd)
-        mx.append(min(jm, vn * vn, prev_nom * prev_nom))
-        c.append(2 * a * L)
-        nom.append(vn)
-        acc.append(a)
-        lens.append(L)
-        prev_u, prev_nom = u, vn
-    e = reference_passes(mx, c)
-    t = [trapezoid_time(np.array([math.sqrt(e[k])]), np.array([math.sqrt(e[k + 1])]), np.array([nom[k]]),
-                        np.array([acc[k]]), np.array([lens[k]]))[0][0] for k in range(len(c))]
+    blocks = plan.blocks
+    assert len(blocks) == len(mv)                      # straight moves: one block each
+    t = reference_block_times(blocks, mv, (0.0, 0.0, 0.0), p, held=None)
     np.testing.assert_allclose(mv["t_s"].to_numpy(), t, rtol=1e-9, atol=1e-12)
     assert plan.summary["cycle_time_s"] == pytest.approx(sum(t), rel=1e-12)
     assert set(mv["limit"]) <= {"feed_cap", "accel", "jerk", "none"}

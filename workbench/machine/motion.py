@@ -344,6 +344,79 @@ def reference_passes(max_entry_sqr: Sequence[float], c: Sequence[float],
     return e
 
 
+
+def reference_block_times(blocks: pd.DataFrame, moves: pd.DataFrame,
+                          start: Sequence[float], prof: MachineProfile,
+                          held: int | None = None) -> list[float]:
+    """grbl's planner, block by block in plain Python: the reference for tests and benchmarks.
+
+    Takes the planner blocks of :func:`plan_motion` (``MotionPlan.blocks``: end points after
+    step rounding and arc chording, and the ``move`` each belongs to) and recomputes every
+    junction speed, both passes (:func:`reference_passes`, with its look-ahead window ``held``)
+    and each trapezoid time with scalar math, sharing no code with the vectorized planner but
+    :func:`reference_passes`. Formulas: grbl planner.c (plan_buffer_line junction deviation,
+    planner_recalculate) and the trapezoid of stepper.c.
+
+    Returns:
+        the time of each block, s (same order as ``blocks``).
+    """
+    acc_ax = prof.accel_mm_s2
+    rate_ax = prof.max_rate_mm_min
+    codes = moves["code"].to_numpy()
+    feeds = moves["feed"].to_numpy()
+    rest = moves["rest_before"].to_numpy() | (codes == "G4")
+    restcum = np.cumsum(rest)
+    px, py, pz = start
+    prev_u = None
+    prev_nom = 0.0
+    prev_move = -1
+    mx: list[float] = []
+    cc: list[float] = []
+    nom: list[float] = []
+    acc: list[float] = []
+    lens: list[float] = []
+    for b in blocks.itertuples(index=False):
+        dx, dy, dz = b.x - px, b.y - py, b.z - pz
+        L = math.sqrt(dx * dx + dy * dy + dz * dz)
+        u = (dx / L, dy / L, dz / L)
+        a = min(acc_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
+        rate = min(rate_ax[i] / abs(u[i]) for i in range(3) if u[i] != 0)
+        m = int(b.move)
+        vn = max(rate if codes[m] == "G0" else min(feeds[m], rate), 1.0) / 60.0
+        if prev_u is None or (prev_move >= 0 and restcum[m] > restcum[prev_move]):
+            jm = 0.0
+        else:
+            cos = -(prev_u[0] * u[0] + prev_u[1] * u[1] + prev_u[2] * u[2])
+            if cos > 0.999999:
+                jm = 0.0
+            elif cos < -0.999999:
+                jm = math.inf
+            else:
+                ju = [u[i] - prev_u[i] for i in range(3)]
+                n = math.sqrt(sum(x * x for x in ju))
+                ju = [x / n for x in ju]
+                aj = min(acc_ax[i] / abs(ju[i]) for i in range(3) if ju[i] != 0)
+                sd = math.sqrt(0.5 * (1 - cos))
+                jm = aj * prof.junction_deviation_mm * sd / (1 - sd)
+        mx.append(min(jm, vn * vn, prev_nom * prev_nom))
+        cc.append(2 * a * L)
+        nom.append(vn)
+        acc.append(a)
+        lens.append(L)
+        prev_u, prev_nom, prev_move = u, vn, m
+        px, py, pz = b.x, b.y, b.z
+    e = reference_passes(mx, cc, held)
+    times: list[float] = []
+    for k in range(len(cc)):
+        v0, v1, vn, a, d = math.sqrt(e[k]), math.sqrt(e[k + 1]), nom[k], acc[k], lens[k]
+        da, dd = (vn * vn - v0 * v0) / (2 * a), (vn * vn - v1 * v1) / (2 * a)
+        if da + dd <= d:
+            times.append((2 * vn - v0 - v1) / a + (d - da - dd) / vn)
+        else:
+            vp = math.sqrt(max((2 * a * d + v0 * v0 + v1 * v1) / 2, max(v0, v1) ** 2))
+            times.append((2 * vp - v0 - v1) / a)
+    return times
+
 def trapezoid_time(v0: np.ndarray, v1: np.ndarray, vn: np.ndarray, a: np.ndarray,
                    d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and peak speed (mm/s) of trapezoid/triangle profiles.
