@@ -10,7 +10,7 @@ import pytest
 from workbench.errors import InputError
 from workbench.machine import MachineProfile, plan_motion
 from workbench.machine.motion import (arc_segments, double_s_time, lookahead_cap, plan_passes,
-                                      reference_block_times, reference_passes, trapezoid_time)
+                                      reference_block_times, reference_passes)
 from workbench.toolpath import Toolpath, moves_frame
 
 TOL = 1e-9
