@@ -12,7 +12,6 @@ this platform and detects no collisions, so it is never required.
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
@@ -26,7 +25,7 @@ import numpy as np
 from ..units import MM_PER_IN
 from .errors import StockError, ToolSpecError
 from .stock import Heightmap, Stock
-from .tools import Tool, tool_from_camotics
+from .tools import Tool, read_json, tool_from_camotics
 
 __all__ = ["CamoticsProject", "load_project", "cross_check", "read_stl", "compare_surface"]
 
@@ -60,12 +59,7 @@ def load_project(path: str | Path) -> CamoticsProject:
         StockError: malformed workpiece bounds.
     """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ToolSpecError(f"{p}: CAMotics project not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ToolSpecError(f"{p}: not a CAMotics project (JSON): {exc}") from None
+    data = read_json(p, "CAMotics project")
     if not isinstance(data, dict):
         raise ToolSpecError(f"{p}: not a CAMotics project (expected a JSON object)")
     units = str(data.get("units", "metric")).lower()

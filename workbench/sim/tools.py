@@ -281,6 +281,17 @@ def tool_from_camotics(number: int, d: Mapping[str, Any], source: str = "") -> T
     return Tool(shape, dia, length, number=number, description=desc, **kw)
 
 
+def read_json(path: Path, what: str) -> Any:
+    """The JSON content of ``path``, or ToolSpecError("<path>: <what> not found" / "not a JSON
+    <what>: <reason>")."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ToolSpecError(f"{path}: {what} not found") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ToolSpecError(f"{path}: not a JSON {what} ({exc})") from None
+
+
 def load_tool_table(path: str | Path) -> dict[int, Tool]:
     """Read the tools of a ``.camotics`` project or a JSON tool table.
 
@@ -291,12 +302,7 @@ def load_tool_table(path: str | Path) -> dict[int, Tool]:
         ToolSpecError: unreadable JSON, no ``tools`` object, or a bad tool (file and tool named).
     """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ToolSpecError(f"{p}: tool table not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ToolSpecError(f"{p}: not a JSON tool table ({exc})") from None
+    data = read_json(p, "tool table")
     tools = data.get("tools") if isinstance(data, dict) else None
     if not isinstance(tools, dict) or not tools:
         raise ToolSpecError(f"{p}: no 'tools' object")
