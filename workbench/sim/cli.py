@@ -96,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"time:      {rep['est_time_s']:.1f} s ({rep.get('time_source')})")
     print(f"collisions: {rep['collision_count']}")
     for v in rep.get("violations", [])[:20]:
-        print(f"  {v['severity']:7s} {v['code']:22s} line {v['line']}: {v['message']}")
+        print(f"  {v['severity']:7s} {v['code']:22s} {v['message']}")  # the message names the line
     if len(rep.get("violations", [])) > 20:
         print(f"  ... {len(rep['violations']) - 20} more in report.json")
     return 0
