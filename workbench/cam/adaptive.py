@@ -111,6 +111,7 @@ class AdaptiveParams:
     arc_fit: bool = True
     chip_thinning: bool = False
     max_feed: float | None = None
+    link_feed: float | None = None
     name: str = "pocket"
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +129,8 @@ class AdaptiveParams:
                              why=" (adaptive clearing is a light radial cut)")
         if self.max_feed is not None and finite(label, "max_feed", self.max_feed) <= 0:
             raise InputError(f"{label}: max_feed must be > 0 mm/min")
+        if self.link_feed is not None and finite(label, "link_feed", self.link_feed) <= 0:
+            raise InputError(f"{label}: link_feed must be > 0 mm/min (or None: the cutting feed)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -691,6 +694,7 @@ class _Planner:
 def _emit(pl: _Planner, zs: list[float]) -> tuple[list[dict[str, Any]], tuple[float, float, float]]:
     p = pl.p
     rows: list[dict[str, Any]] = []
+    link_feed = float(p.link_feed) if p.link_feed is not None else float(p.feed)
     safe = float(p.safe_z)
     clr = min(1.0, safe - float(p.stock_top))
     tan_a = math.tan(math.radians(p.ramp_angle_deg))
@@ -718,7 +722,8 @@ def _emit(pl: _Planner, zs: list[float]) -> tuple[list[dict[str, Any]], tuple[fl
         z_app = z_above + clr
         for op in pl.ops:
             if op.kind != "entry":
-                add("G1", op.kind, op.x, op.y, z, p.feed, op.eng, trochoid=op.trochoid, slot=op.slot)
+                f = link_feed if op.kind == "link" else p.feed
+                add("G1", op.kind, op.x, op.y, z, f, op.eng, trochoid=op.trochoid, slot=op.slot)
                 continue
             ax, ay = (op.path[0] if op.method == "ramp" else (op.x, op.y))
             if cur[2] < safe - 1e-12:
@@ -765,6 +770,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
                   plunge_feed: float = 300.0, entry: str = "helix", finish_pass: bool = True,
                   finish_allowance: float = 0.0, tolerance: float = 0.01, arc_fit: bool = True,
                   chip_thinning: bool = False, max_feed: float | None = None,
+                  link_feed: float | None = None,
                   ramp_angle_deg: float = 3.0, name: str = "pocket") -> Toolpath:
     """Plan an adaptive (constant-engagement) pocket. See the module docstring for the method.
 
@@ -786,6 +792,10 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         chip_thinning: raise the feed of cuts with engagement under 90 deg by
             ``1/sin(theta)`` (radial chip thinning, ``workbench.cam.chipthinning``).
         max_feed: cap of the compensated feed, mm/min (the machine's feed cap).
+        link_feed: feed of keep-down links through cleared material (G1, the tool cuts
+            nothing there), mm/min; None = ``feed``. CAM systems run these at a high feed
+            (Fusion 360's "high feedrate", FreeCAD's G0 at depth); the machine's feed cap
+            still limits it.
         ramp_angle_deg: descent angle of helix and ramp entries, degrees.
         name: job name.
 
@@ -793,7 +803,8 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         Toolpath (moves-table contract plus a bool ``slot`` column); ``meta`` holds
         ``strategy="adaptive"``, ``params``, ``tool``, ``levels``, ``engagement_target_deg``,
         ``entries``, ``moves_before_arcfit``, ``moves_after_arcfit``, ``trochoid_pieces``,
-        ``slots``, ``warnings``, ``planning_s``.
+        ``slots``, ``warnings``, ``planning_s`` (total) and ``timing_s`` (``plan``,
+        ``arcfit``, ``engagement_report``, seconds).
 
     Raises:
         InputError: a parameter out of range; a region that is not a valid polygon.
@@ -804,7 +815,8 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
                        stock_top=stock_top, safe_z=safe_z, feed=feed, plunge_feed=plunge_feed,
                        entry=entry, ramp_angle_deg=ramp_angle_deg, finish_pass=bool(finish_pass),
                        finish_allowance=finish_allowance, tolerance=tolerance, arc_fit=bool(arc_fit),
-                       chip_thinning=bool(chip_thinning), max_feed=max_feed, name=name)
+                       chip_thinning=bool(chip_thinning), max_feed=max_feed, link_feed=link_feed,
+                       name=name)
     p.validate()
     poly, label = region_polygon(region)
     pl = _Planner(p, poly, label)
@@ -814,12 +826,15 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
     moves = moves_frame(rows)
     target = pl.target
     n_before = len(moves)
+    t1 = time.perf_counter()
     if p.arc_fit:
         moves = fit_arcs(moves, p.tolerance, start=start)
+    t2 = time.perf_counter()
     n_after = len(moves)
     # engagement measured on the emitted geometry (after arc fitting: fitted arcs report
     # their own engagement, not that of the chords they replace)
     moves["engagement_deg"], grid_h = measure_engagement(poly, moves, start, zs, p.tool_d, p.tolerance)
+    t3 = time.perf_counter()
     moves["slowdown"] = slowdown_for_engagement(moves["engagement_deg"].to_numpy(), target)
     if p.chip_thinning:
         cut = (moves["kind"] == "cut").to_numpy() & (moves["code"] != "G0").to_numpy()
@@ -849,5 +864,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         "moves_after_arcfit": int(n_after),
         "warnings": list(dict.fromkeys(pl.warnings)),
         "planning_s": round(time.perf_counter() - t0, 3),
+        "timing_s": {"plan": round(t1 - t0, 3), "arcfit": round(t2 - t1, 3),
+                     "engagement_report": round(t3 - t2, 3)},
     }
     return Toolpath(moves=moves, start=start, meta=meta)
