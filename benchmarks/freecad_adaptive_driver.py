@@ -1,10 +1,22 @@
 """Run FreeCAD 0.20's libarea Adaptive2d on one pocket. Run by Debian's /usr/bin/python3.
 
-stdin: JSON {"outer": [[x, y], ...], "holes": [[[x, y], ...], ...], "tool_d": 6,
-"stepover": 0.2, "tolerance": 0.1, "helix_d": 3}. stdout: JSON {"compute_s": .., "regions":
-[{"helix_center": [x, y], "start": [x, y], "paths": [[motion_type, [[x, y], ...]], ...]}]} with
-motion types 0 cutting, 1 link clear, 2 link not clear, 3 link clear at previous pass (as
-area.AdaptiveMotionType). Driven like FreeCAD's Mod/Path/PathScripts/PathAdaptive.py.
+Driven as FreeCAD's own ``Execute`` in /usr/share/freecad/Mod/Path/PathScripts/PathAdaptive.py
+does, with the operation defaults of ``PathAdaptive.opSetDefaultValues`` (Side Inside,
+OperationType Clearing -> ``ClearingInside``; Tolerance 0.1; StepOver 20 % ->
+``stepOverFactor = 0.01 * StepOver``; HelixDiameterLimit 0, passed unchanged as
+``helixRampDiameter``, which libarea's ``Adaptive2d::Execute`` then replaces by 0.75 * D;
+KeepToolDownRatio 3; StockToLeave 0; ForceInsideOut False; FinishingProfile True). The stock
+is a rectangle around the pocket (FreeCAD uses the job stock's bounding box; any box that holds
+the pocket gives the same inside clearing).
+
+stdin: JSON {"outer": [[x, y], ...], "holes": [[[x, y], ...], ...], "tool_d": 6 (mm),
+"stepover": 0.2 (fraction of D), "tolerance": 0.1 (mm), "helix_d": 0 (mm; 0 = FreeCAD's
+default, libarea picks 0.75 D), "keep_tool_down_ratio": 3}.
+stdout: a line ``@@JSON@@{"compute_s": .., "regions": [{"helix_center": [x, y],
+"start": [x, y], "return_motion_type": int, "paths": [[motion_type, [[x, y], ...]], ...]}]}``
+with motion types as area.AdaptiveMotionType (0 cutting, 1 link clear, 2 link not clear,
+3 link clear at previous pass); ``compute_s`` is the wall time of ``a2d.Execute`` (s), the part
+of FreeCAD's Execute that plans (G-code generation is rebuilt by the benchmark).
 """
 import json
 import sys
@@ -24,8 +36,8 @@ paths = [outer] + [[tuple(p) for p in h] for h in job["holes"]]
 a2d = area.Adaptive2d()
 a2d.stepOverFactor = float(job["stepover"])
 a2d.toolDiameter = float(job["tool_d"])
-a2d.helixRampDiameter = float(job.get("helix_d", job["tool_d"] / 2))
-a2d.keepToolDownDistRatio = 3.0
+a2d.helixRampDiameter = float(job.get("helix_d", 0.0))  # HelixDiameterLimit default 0
+a2d.keepToolDownDistRatio = float(job.get("keep_tool_down_ratio", 3.0))
 a2d.stockToLeave = 0.0
 a2d.tolerance = float(job.get("tolerance", 0.1))
 a2d.forceInsideOut = False
@@ -37,5 +49,6 @@ dt = time.perf_counter() - t0
 out = []
 for r in results:
     out.append({"helix_center": list(r.HelixCenterPoint), "start": list(r.StartPoint),
+                "return_motion_type": int(r.ReturnMotionType),
                 "paths": [[int(p[0]), [list(q) for q in p[1]]] for p in r.AdaptivePaths]})
 sys.stdout.write("\n@@JSON@@" + json.dumps({"compute_s": dt, "regions": out}) + "\n")
