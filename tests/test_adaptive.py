@@ -101,9 +101,72 @@ def test_real_pickup_cavity(shared_data):
     tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert gouge_check(tp, reg.polygon, 6.0).ok
     assert uncut_area(tp, reg.polygon, 6.0).significant_area < 1.0
-    # links stay down through cleared material (routed around uncut stock): a handful of
-    # entries for the whole cavity, not one per front
+    # links stay down through cleared material (routed around uncut stock): one helix per
+    # spiral and a handful of retracts for the whole cavity, not one per front
     ent = tp.meta["entries"]
-    assert ent["helix"] + ent["ramp"] + ent["plunge"] + ent["drop"] <= 4
+    assert tp.meta["spirals"] == 2  # a 65 x 34 mm slot of tool centres: two circles
+    assert ent["helix"] == tp.meta["spirals"] and ent["ramp"] + ent["plunge"] == 0
+    assert ent["drop"] <= 5 and tp.meta["fronts"] > 10 * (ent["drop"] + 1)
+    res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
+    assert res.quantile(0.95) <= TARGET + 3.0
+
+
+def test_disc_is_one_spiral_with_no_links():
+    # a round pocket is one closed spiral from a helix at its centre: every ring chained to
+    # the next (no link, no re-cut), then the finishing profile
+    disc = Point(0, 0).buffer(20, quad_segs=64)
+    tp = plan_adaptive(disc, tool_d=6, stepover=0.2, stepdown=3, depth=3)
+    mv = tp.moves
+    assert tp.meta["spirals"] == 1 and tp.meta["entries"]["helix"] == 1
+    assert tp.meta["entries"]["drop"] == 0
+    cut = mv.loc[mv["kind"] == "cut", "len_mm"].sum()
+    link = mv.loc[mv["kind"] == "link", "len_mm"].sum()
+    assert link < 0.02 * cut
+    assert tp.meta["fronts"] >= 8 and tp.meta["fronts"] - tp.meta["spiral_links"] <= 3
+    # cut length against the area swept at one straight-cut stepover, (pi R^2) / ae plus the
+    # profile (R = 20 - 3, the tool-centre disc): an outward ring meets more material than a
+    # straight cut at the same step, so constant engagement packs the small rings closer
+    # (about 0.6 mm apart at R = 3 mm, 0.95 mm at R = 17 mm for a 53 deg target)
+    R, ae = 17.0, 1.2
+    ideal = math.pi * R * R / ae + 2 * math.pi * R
+    assert ideal < cut < ideal * 1.6
+    assert gouge_check(tp, disc, 6.0).ok
+    assert uncut_area(tp, disc, 6.0).significant_area < 0.5
+    res = raster_engagement(tp, disc, 6.0)
+    assert res.quantile(0.95) <= TARGET + 3.0
+
+
+def test_slot_pocket_gets_a_spiral_per_circle_and_short_links():
+    # a 3:1 slot: two spirals (one per largest free circle), the corners cleared zone by zone;
+    # the links are a fraction of the cutting (the old front-by-front order returned wall to
+    # wall after every front: links were over half the cutting length)
+    slot = box(0, 0, 96, 32)
+    tp = plan_adaptive(slot, tool_d=6, stepover=0.2, stepdown=3, depth=3)
+    mv = tp.moves
+    assert tp.meta["spirals"] >= 2
+    cut = mv.loc[mv["kind"] == "cut", "len_mm"].sum()
+    link = mv.loc[mv["kind"] == "link", "len_mm"].sum()
+    assert link < 0.35 * cut
+    assert gouge_check(tp, slot, 6.0).ok
+    assert uncut_area(tp, slot, 6.0).significant_area < 0.5
+    res = raster_engagement(tp, slot, 6.0)
+    assert res.quantile(0.95) <= TARGET + 3.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer", ["NECK_MORTISE", "ELECTRONIC_CAVITIES"])
+def test_real_cavities_no_uncut_and_few_entries(shared_data, layer):
+    # the zone planner's safety net: no stock the tool can reach is left, whatever the
+    # fronts did; and the fronts enter every zone from cleared material (no helix per zone)
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=[layer])[0]
+    tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
+    assert gouge_check(tp, reg.polygon, 6.0).ok
+    u = uncut_area(tp, reg.polygon, 6.0)
+    assert u.significant_area < 0.5, u.significant_area
+    ent = tp.meta["entries"]
+    assert ent["helix"] <= tp.meta["spirals"] + 1
     res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
     assert res.quantile(0.95) <= TARGET + 3.0

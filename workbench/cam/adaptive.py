@@ -86,6 +86,14 @@ __all__ = ["AdaptiveParams", "plan_adaptive"]
 _LEVEL_GUARD_DEG = 2.5
 # a routed keep-down link is taken when shorter than this many D plus half the straight gap
 _ROUTE_MAX_LEN_D = 4.0
+# a closed spiral gets its own helix when its circle is at least this many D in radius
+_SPIRAL_MIN_D = 1.5
+# a front may break into a zone no front enters at the target at this much over the plan level
+_BREAK_IN_DEG = 12.0
+# directional engagement: offsets of the material from a front's normal below this are noise
+_DIRECTION_DEADBAND_DEG = 25.0
+# planner raster: cells per tool diameter (the engagement field, fronts, links)
+_FIELD_CELLS_PER_D = 60.0
 
 
 @dataclass(frozen=True)
@@ -193,8 +201,9 @@ class _Planner:
         self.ops: list[_Op] = []
         self.pos: np.ndarray | None = None
         self.warnings: list[str] = []
-        self.counts = {"helix": 0, "ramp": 0, "plunge": 0, "drop": 0, "fronts": 0,
-                       "trochoid_pieces": 0, "slots": 0, "retracts": 0}
+        self._absorb_ok = True
+        self.counts = {"break_ins": 0, "reopened": 0, "helix": 0, "ramp": 0, "plunge": 0, "drop": 0, "fronts": 0,
+                       "spirals": 0, "spiral_links": 0, "trochoid_pieces": 0, "slots": 0, "retracts": 0}
 
     # ------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -210,13 +219,15 @@ class _Planner:
         shapely.prepare(T)
         self.Tb = T.boundary
         self.Tc = T.buffer(self.tol * 0.25)
+        self.Tb_eps = self.Tb.buffer(2.0 * self.tol, quad_segs=4)
+        self._refresh_cleared()
         shapely.prepare(self.Tc)
         dfin = r + m
         self.T_finish = self.poly.buffer(-dfin, quad_segs=_quad_segs(dfin, m / 2), join_style="round")
         minx, miny, maxx, maxy = T.bounds
         pad = r + self.D
         area = (maxx - minx + 2 * pad) * (maxy - miny + 2 * pad)
-        h = max(self.D / 60.0, math.sqrt(area / 1.5e6))
+        h = max(self.D / _FIELD_CELLS_PER_D, math.sqrt(area / 1.5e6))
         self.h = h
         self.x0, self.y0 = minx - pad, miny - pad
         self.nx = int(math.ceil((maxx - minx + 2 * pad) / h))
@@ -231,6 +242,9 @@ class _Planner:
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
         self.active: BaseGeometry | None = None
+        self.zone: np.ndarray | None = None       # growth limited to these cells (+ S)
+        self.tail: np.ndarray | None = None       # held-back end of the last closed ring
+        self.zone_box: tuple[float, float, float, float] | None = None
         # ring kernel (tool circle), N samples
         n = max(64, int(math.ceil(2 * math.pi * r / (0.25 * h))))
         phi = 2 * math.pi * (np.arange(n) + 0.5) / n
@@ -240,7 +254,13 @@ class _Planner:
         iy = np.round(r * np.sin(phi) / h).astype(int) + kr
         np.add.at(K, (iy, ix), 1.0)
         self.K = K * (180.0 / n)  # half the arc, degrees
+        # first moments of the material on the tool circle (its centroid direction)
+        Kc, Ks = np.zeros_like(K), np.zeros_like(K)
+        np.add.at(Kc, (iy, ix), np.cos(phi))
+        np.add.at(Ks, (iy, ix), np.sin(phi))
+        self.Kc, self.Ks = Kc * (180.0 / n), Ks * (180.0 / n)
         self.level = self.target - _LEVEL_GUARD_DEG  # guard against raster and contour error
+        self.boost = 0.0  # raised for one front to break into a zone that fronts cannot enter
 
     # ------------------------------------------------------------ raster ops
     def _mark_cut(self, poly: BaseGeometry) -> None:
@@ -250,19 +270,19 @@ class _Planner:
         self.S = shapely.union_all([self.S, poly]) if not self.S.is_empty else poly
         minx, miny, maxx, maxy = poly.bounds
         h = self.h
-        i0 = max(0, int((minx - self.x0) / h) - 1)
-        i1 = min(self.nx, int((maxx - self.x0) / h) + 2)
-        j0 = max(0, int((miny - self.y0) / h) - 1)
-        j1 = min(self.ny, int((maxy - self.y0) / h) + 2)
+        pad = int(math.ceil(self.r / h)) + 2
+        i0 = max(0, int((minx - self.x0) / h) - 1 - pad)
+        i1 = min(self.nx, int((maxx - self.x0) / h) + 2 + pad)
+        j0 = max(0, int((miny - self.y0) / h) - 1 - pad)
+        j1 = min(self.ny, int((maxy - self.y0) / h) + 2 + pad)
         X, Y = np.meshgrid(self.xs[i0:i1], self.ys[j0:j1])
         shapely.prepare(poly)
-        self.Smask[j0:j1, i0:i1] |= shapely.contains_xy(poly, X, Y)
-        pad = int(math.ceil(self.r / h)) + 2
-        a0, a1 = max(0, j0 - pad), min(self.ny, j1 + pad)
-        b0, b1 = max(0, i0 - pad), min(self.nx, i1 + pad)
-        sub = self.Smask[a0:a1, b0:b1]
-        dist = ndimage.distance_transform_edt(~sub) * h
-        self.material[a0:a1, b0:b1] &= ~(dist <= self.r)
+        pm = shapely.contains_xy(poly, X, Y)
+        self.Smask[j0:j1, i0:i1] |= pm
+        # only the material within r of ``poly`` itself (not of the rest of the swept area,
+        # which may be claimed ahead of the cut)
+        dist = ndimage.distance_transform_edt(~pm) * h
+        self.material[j0:j1, i0:i1] &= ~(dist <= self.r)
 
     def _mark_path(self, pts: np.ndarray) -> None:
         if len(pts) >= 2:
@@ -271,14 +291,46 @@ class _Planner:
             g = Point(pts[0]).buffer(self.h * 0.75, quad_segs=2)
         self._mark_cut(g.intersection(self.T.buffer(self.h)))
 
-    def _field(self, box: tuple[int, int, int, int]) -> np.ndarray:
+    def _field(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Over raster window ``box`` (j0, j1, i0, i1): half the material arc on the tool
+        circle centred at each cell, ``E`` (deg), and the first moments ``Mx, My`` of that
+        arc (same scale): correlations of the material raster with the ring kernels, by FFT
+        (one forward transform of the material, three products, three inverses)."""
+        from scipy import fft as sfft
+
         j0, j1, i0, i1 = box
         kr = self.K.shape[0] // 2
         a0, a1 = max(0, j0 - kr), min(self.ny, j1 + kr)
         b0, b1 = max(0, i0 - kr), min(self.nx, i1 + kr)
         mat = self.material[a0:a1, b0:b1].astype(np.float32)
-        E = fftconvolve(mat, self.K[::-1, ::-1].astype(np.float32), mode="same")
-        return E[j0 - a0: j1 - a0, i0 - b0: i1 - b0]
+        H, W = mat.shape
+        shape = (sfft.next_fast_len(H + 2 * kr, real=True), sfft.next_fast_len(W + 2 * kr, real=True))
+        Fm = sfft.rfft2(mat, shape)
+        out = []
+        for K in (self.K, self.Kc, self.Ks):
+            full = sfft.irfft2(Fm * sfft.rfft2(K[::-1, ::-1].astype(np.float32), shape), shape)
+            same = full[kr:kr + H, kr:kr + W]
+            out.append(same[j0 - a0: j1 - a0, i0 - b0: i1 - b0])
+        return out[0], out[1], out[2]
+
+    def _directional(self, E: np.ndarray, Mx: np.ndarray, My: np.ndarray) -> np.ndarray:
+        """Engagement of a tool moving along the level lines of ``E``: ``E`` (half the
+        material arc) when the material on the tool circle is centred on the level line's
+        normal (a straight cut), up to the whole arc when it lies ahead. A contiguous arc of
+        ``2E`` deg centred ``delta`` off the normal has ``E + delta`` of it in the front half
+        (bounded by ``2E``), ``delta`` the angle between the field gradient (the normal) and
+        the arc's centroid direction ``(Mx, My)``. Without it, fronts crossing a thin wedge
+        of material toward a wall (where the material is ahead, not beside) were planned at
+        half their real engagement."""
+        gy, gx = np.gradient(E)
+        gn = np.hypot(gx, gy)
+        mn = np.hypot(Mx, My)
+        ok = (gn > 1e-6) & (mn > 1e-6)
+        cosd = np.where(ok, (gx * Mx + gy * My) / np.where(ok, gn * mn, 1.0), 1.0)
+        delta = np.degrees(np.arccos(np.clip(cosd, -1.0, 1.0)))
+        # dead band: raster noise in the two directions is some degrees; curved fronts
+        # (spirals, corners) have small true offsets
+        return np.minimum(2.0 * E, E + np.maximum(delta - _DIRECTION_DEADBAND_DEG, 0.0))
 
     # ------------------------------------------------------------ emitting
     def _add_line(self, kind: str, q: np.ndarray, trochoid: bool = False, slot: bool = False) -> None:
@@ -335,8 +387,10 @@ class _Planner:
         return out
 
     def _link_to(self, q: np.ndarray, u: np.ndarray | None = None) -> None:
-        """Keep-down link when the tool meets no material on the way, else a link to the
-        cleared point nearest ``q`` and a short lead-in cut; else retract and drop."""
+        """Keep-down link when the tool meets no material on the way; else a link to a
+        lead-in (:meth:`_lead_to`, or from the cleared point nearest ``q``) and the lead-in
+        cut, the link routed through cleared material when a straight one is not clear;
+        else retract and drop at the lead-in's start."""
         assert self.pos is not None
         a = self.pos
         if float(np.hypot(*(q - a))) < 1e-9:
@@ -344,41 +398,58 @@ class _Planner:
         if self._clear_path(a, q) and self.Sc.covers(LineString([a, q])):
             self._add_line("link", q)
             return
-        c = None
-        if u is not None:
-            ae = self.p.stepover * self.D
-            for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae):
-                for ang in (0.0, 20.0, -20.0, 40.0, -40.0, 60.0, -60.0):
-                    t = math.radians(ang)
-                    v = -np.array([u[0] * math.cos(t) - u[1] * math.sin(t),
-                                   u[0] * math.sin(t) + u[1] * math.cos(t)])
-                    cand = q + dist * v
-                    if self.Sin.contains(Point(cand)) and self.Tc.covers(LineString([cand, q])):
-                        c = cand
-                        break
-                if c is not None:
-                    break
-        if c is None:
+        lead = self._lead_to(q, u) if u is not None else None
+        if lead is None:
             near = nearest_points(self.Sin, Point(q))[0] if not self.Sin.is_empty else Point(q)
-            c = np.asarray(near.coords[0])
+            lead = np.vstack([np.asarray(near.coords[0]), q])
+        c = lead[0]
         if self._clear_path(a, c) and self.Tc.covers(LineString([a, c])) and \
-                self.Tc.covers(LineString([c, q])):
+                self.Tc.covers(LineString(lead)):
             self._add_line("link", c)
-            self._add_line("cut", q)
+            for w in lead[1:]:
+                self._add_line("cut", w)
             return
-        if not self.Tc.covers(LineString([c, q])):
-            c = np.asarray(q, dtype=float).copy()
+        if not self.Tc.covers(LineString(lead)):
+            lead = np.vstack([q, q])
+            c = lead[0]
         route = self._route(a, c)
         if route is not None:
             for w in route[1:]:
                 self._add_line("link", w)
-            self._add_line("cut", q)
+            for w in lead[1:]:
+                self._add_line("cut", w)
             return
         self.counts["retracts"] += 1
         self.counts["drop"] += 1
         self.ops.append(_Op("entry", method="drop", center=c.copy(), x=float(c[0]), y=float(c[1])))
         self.pos = c.copy()
-        self._add_line("cut", q)
+        for w in lead[1:]:
+            self._add_line("cut", w)
+
+    def _lead_to(self, q: np.ndarray, u: np.ndarray) -> np.ndarray | None:
+        """Lead-in onto a piece that starts at ``q`` in direction ``u`` (unit), from cleared
+        material: points ``(n, 2)`` ending at ``q``. First a straight lead along ``u`` (the
+        tool reaches the front tangentially, at the front's own engagement); where the
+        cleared area behind ``q`` is too short (a piece starting at a wall), a circular arc
+        lead-in tangent to ``u`` at ``q`` on the cleared side (left of ``u``: climb milling
+        with the material on the right), radius ``r`` or ``r/2``, sweeping 90, 60 or 30 deg,
+        so the tool turns onto the front instead of being pushed head-on into it (a head-on
+        approach meets about twice the target engagement). None when none fits."""
+        ae = self.p.stepover * self.D
+        for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae):
+            cand = q - dist * u
+            if self.Sin.contains(Point(cand)) and self.Tc.covers(LineString([cand, q])):
+                return np.vstack([cand, q])
+        nrm = np.array([-u[1], u[0]])
+        for rho, t0 in ((self.r, 90.0), (self.r, 60.0), (0.5 * self.r, 90.0), (0.5 * self.r, 60.0),
+                        (self.r, 30.0), (0.5 * self.r, 30.0)):
+            t = np.radians(np.linspace(t0, 0.0, max(4, int(t0 / 7.5) + 1)))
+            ctr = q + rho * nrm
+            pts = ctr[None, :] - rho * (np.cos(t)[:, None] * nrm[None, :] + np.sin(t)[:, None] * u[None, :])
+            pts[-1] = q
+            if self.Sin.contains(Point(pts[0])) and self.Tc.covers(LineString(pts)):
+                return pts
+        return None
 
     def _route(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         """A keep-down link a -> b through cleared material: the shortest 8-connected path on
@@ -473,18 +544,25 @@ class _Planner:
             return None
         return out
 
+    def _helix_at(self, c: np.ndarray, rh: float) -> None:
+        """Helix entry centred at ``c``, centre-path radius ``rh``; the tool ends at
+        ``c + (rh, 0)`` with the disc of radius ``rh`` swept."""
+        self._flush_tail()
+        start = c + np.array([rh, 0.0])
+        self.ops.append(_Op("entry", float(start[0]), float(start[1]), method="helix",
+                            center=c.copy(), rh=rh))
+        self.counts["helix"] += 1
+        self.pos = start
+        disc = Point(c).buffer(rh, quad_segs=32).intersection(self.T)
+        self._mark_cut(disc)
+
     def _entry(self, piece: Polygon) -> None:
+        self._flush_tail()
         p = self.p
         c, rho = _mic(piece, self.tol)
         rh = min(self.D / 4.0, rho - self.tol)
         if p.entry == "helix" and rh >= self.D / 16.0:
-            start = c + np.array([rh, 0.0])
-            self.ops.append(_Op("entry", float(start[0]), float(start[1]), method="helix",
-                                center=c.copy(), rh=rh))
-            self.counts["helix"] += 1
-            self.pos = start
-            disc = Point(c).buffer(rh, quad_segs=32).intersection(self.T)
-            self._mark_cut(disc)
+            self._helix_at(c, rh)
             return
         if p.entry in ("helix", "ramp"):
             # longest straight chord through the piece's centre, along its major axis
@@ -516,12 +594,45 @@ class _Planner:
                              (" (entry='plunge')" if p.entry == "plunge" else ": no helix or ramp fits"))
 
     def _refresh_cleared(self) -> None:
-        self.Sc = self.S.buffer(self.tol * 0.5)
-        shapely.prepare(self.Sc)
-        self.Sin = self.S.buffer(-self.h)
+        """Forget the cleared-area helpers; :attr:`Sc` and :attr:`Sin` are rebuilt from ``S``
+        when next used (most fronts of a spiral need neither)."""
+        self._Sc = None
+        self._Sin = None
+        self._bands: list[BaseGeometry] = []
 
-    def _cut_piece(self, pts: np.ndarray, trochoid: bool = False, slot: bool = False) -> None:
-        if len(pts) > 3 and float(np.hypot(*(pts[0] - pts[-1]))) < 1e-9 and not self.S.is_empty:
+    @property
+    def Sc(self) -> BaseGeometry:
+        """Swept centre area ``S`` grown by tol/2, plus the bands of the pieces cut since
+        (prepared): a link covered by it runs through cleared material."""
+        if self._Sc is None:
+            self._Sc = shapely.union_all([self.S.buffer(self.tol * 0.5)] + self._bands)
+            shapely.prepare(self._Sc)
+        elif self._bands:
+            self._Sc = shapely.union_all([self._Sc] + self._bands)
+            shapely.prepare(self._Sc)
+        self._bands = []
+        return self._Sc
+
+    @Sc.setter
+    def Sc(self, g: BaseGeometry) -> None:
+        self._Sc, self._bands = g, []
+        shapely.prepare(g)
+
+    @property
+    def Sin(self) -> BaseGeometry:
+        """``S`` shrunk by one raster cell: points safely inside the cleared area."""
+        if self._Sin is None:
+            self._Sin = self.S.buffer(-self.h)
+        return self._Sin
+
+    def _cut_piece(self, pts: np.ndarray, trochoid: bool = False, slot: bool = False,
+                   spiral: bool = True) -> None:
+        closed = len(pts) > 3 and float(np.hypot(*(pts[0] - pts[-1]))) < 1e-9
+        spiral = spiral and closed and not (trochoid or slot)
+        if spiral and self._spiral_into(pts):
+            return
+        self._flush_tail()
+        if closed and not self.S.is_empty:
             lead = self._lead_in(pts)
             if lead is not None and self._clear_path(self.pos, lead[0]) and \
                     self.Tc.covers(LineString([self.pos, lead[0]])):
@@ -531,20 +642,108 @@ class _Planner:
         d0 = pts[min(len(pts) - 1, 1)] - pts[0]
         n0 = float(np.hypot(*d0))
         self._link_to(pts[0], d0 / n0 if n0 > 1e-9 else None)
+        if spiral:
+            self._cut_ring_body(pts)
+            return
         for q in pts[1:]:
             self._add_line("cut", q, trochoid=trochoid, slot=slot)
+
+    # ------------------------------------------------------------ spirals
+    def _cut_ring_body(self, ring: np.ndarray) -> None:
+        """Cut closed ``ring`` (tool at ``ring[0]``) but for its last ``min(3 D, len / 2)``,
+        which is held back (``self.tail``): when the next front is also a closed ring, that
+        tail becomes the spiral transition into it (:meth:`_spiral_into`); otherwise it is cut
+        as it is (:meth:`_flush_tail`)."""
+        seg = np.hypot(*np.diff(ring, axis=0).T)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        total = float(cum[-1])
+        Lb = min(3.0 * self.D, 0.5 * total)
+        ls = LineString(ring)
+        cut_at = total - Lb
+        k = int(np.searchsorted(cum, cut_at, side="right"))  # first vertex beyond cut_at
+        split = np.asarray(ls.interpolate(cut_at).coords[0])
+        for q in ring[1:k]:
+            self._add_line("cut", q)
+        self._add_line("cut", split)
+        self.tail = np.vstack([split, ring[k:]])
+
+    def _flush_tail(self) -> None:
+        """Cut the held-back end of the last closed ring as it is."""
+        if self.tail is None:
+            return
+        tail, self.tail = self.tail, None
+        for q in tail[1:]:
+            self._add_line("cut", q)
+
+    def _spiral_into(self, ring: np.ndarray) -> bool:
+        """Spiral transition: instead of finishing the previous closed ring and stepping over,
+        blend its held-back tail into ``ring`` (weight ``0.5 - 0.5 cos(pi t)`` along the tail,
+        from the tail to its nearest points on ``ring``), so consecutive rings form one
+        continuous spiral with no link and no re-cut. The blend ends on ``ring`` at the point
+        nearest the previous ring's start; ``ring`` is cut from there. False (nothing
+        emitted) when there is no tail or the blend would leave the tool-centre area."""
+        if self.tail is None or len(self.tail) < 2:
+            return False
+        tail = self.tail
+        seg = np.hypot(*np.diff(tail, axis=0).T)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        Lt = float(cum[-1])
+        if Lt < 1e-6:
+            return False
+        # resample the tail finely enough to follow the blend (about h)
+        n = max(8, int(math.ceil(Lt / max(self.h, 0.05))))
+        s = np.linspace(0.0, Lt, n + 1)
+        tx = np.interp(s, cum, tail[:, 0])
+        ty = np.interp(s, cum, tail[:, 1])
+        ls = LineString(ring)
+        d_on = shapely.line_locate_point(ls, shapely.points(np.column_stack([tx, ty])))
+        near = shapely.get_coordinates(shapely.line_interpolate_point(ls, d_on))
+        # only into the ring that encloses the tail, one step out (a spiral): a blend into a
+        # ring elsewhere would leave the tail's own strip uncut
+        gap = np.hypot(near[:, 0] - tx, near[:, 1] - ty)
+        if float(gap.max()) > 2.5 * self.p.stepover * self.D or \
+                not Polygon(ring).buffer(self.tol).covers(Point(tail[-1])):
+            return False
+        w = 0.5 - 0.5 * np.cos(np.pi * s / Lt)
+        blend = np.column_stack([(1 - w) * tx + w * near[:, 0], (1 - w) * ty + w * near[:, 1]])
+        blend[-1] = near[-1]
+        blend = np.asarray(shapely.simplify(LineString(blend), self.tol / 2).coords)[:, :2]
+        if not self.Tc.covers(LineString(blend)):
+            return False
+        # ring re-started at the blend's end
+        total = float(ls.length)
+        s0 = float(d_on[-1])
+        from shapely.ops import substring
+        a = np.asarray(substring(ls, s0, total).coords)[:, :2]
+        b = np.asarray(substring(ls, 0.0, s0).coords)[:, :2]
+        new_ring = np.vstack([a, b[1:]]) if len(b) > 1 else a
+        if float(np.hypot(*(new_ring[0] - new_ring[-1]))) > 1e-6 or len(new_ring) < 4:
+            return False
+        self.tail = None
+        for q in blend[1:]:
+            self._add_line("cut", q)
+        self._remove_path(blend)
+        self.counts["spiral_links"] += 1
+        self._cut_ring_body(new_ring)
+        return True
 
     # ------------------------------------------------------------ fronts
     def _front_step(self) -> bool:
         """Grow S by one front; emit it. False when nothing grew."""
         h, D = self.h, self.D
         minx, miny, maxx, maxy = self.active.bounds if self.active is not None else self.S.bounds
+        if self.zone_box is not None:
+            zx0, zy0, zx1, zy1 = self.zone_box
+            minx, miny = max(minx, zx0 - self.D), max(miny, zy0 - self.D)
+            maxx, maxy = min(maxx, zx1 + self.D), min(maxy, zy1 + self.D)
+            if minx > maxx or miny > maxy:
+                return False
         grow = D + self.r + 3 * h
         i0 = max(0, int((minx - grow - self.x0) / h))
         i1 = min(self.nx, int((maxx + grow - self.x0) / h) + 1)
         j0 = max(0, int((miny - grow - self.y0) / h))
         j1 = min(self.ny, int((maxy + grow - self.y0) / h) + 1)
-        E = self._field((j0, j1, i0, i1))
+        E, Mx, My = self._field((j0, j1, i0, i1))
         S = self.Smask[j0:j1, i0:i1]
         Tm = self.Tmask[j0:j1, i0:i1]
         # distance to the swept area on a half-resolution raster (a soft reach cap: an error
@@ -552,19 +751,31 @@ class _Planner:
         dist = ndimage.distance_transform_edt(~S[::2, ::2]) * (2 * h)
         dist = np.repeat(np.repeat(dist, 2, axis=0), 2, axis=1)[:S.shape[0], :S.shape[1]]
         E = ndimage.gaussian_filter(E, 1.0)
+        E = self._directional(E, ndimage.gaussian_filter(Mx, 1.0), ndimage.gaussian_filter(My, 1.0))
         cap = 0.95 * D - 2 * h
-        ok = (E <= self.level) & (dist <= cap)
+        lev = self.level + self.boost
+        ok = (E <= lev) & (dist <= cap)
+        Zm = self.zone[j0:j1, i0:i1] | S if self.zone is not None else None
+        if Zm is not None:
+            ok &= Zm
         ok |= S
         lab, _ = ndimage.label(ok)
         keep = np.unique(lab[S & (lab > 0)])
         far = ~np.isin(lab, keep) & (lab > 0)
         G = E + np.clip((dist - cap) / h, 0.0, None) * 30.0
         G[far] = 180.0
+        if Zm is not None:
+            G[~Zm] = 180.0
         # contour at the level
         import contourpy
-        cg = contourpy.contour_generator(self.xs[i0:i1], self.ys[j0:j1], G,
+        # padded with a border above the level, so that every contour line closes inside the
+        # window (an open line closed by a chord would claim area no front cuts)
+        xw, yw = self.xs[i0:i1], self.ys[j0:j1]
+        xw = np.concatenate([[xw[0] - h], xw, [xw[-1] + h]])
+        yw = np.concatenate([[yw[0] - h], yw, [yw[-1] + h]])
+        cg = contourpy.contour_generator(xw, yw, np.pad(G, 1, constant_values=180.0),
                                          line_type=contourpy.LineType.Separate)
-        lines = cg.lines(self.level)
+        lines = cg.lines(lev)
         polys = []
         for ln in lines:
             if len(ln) >= 4:
@@ -585,8 +796,9 @@ class _Planner:
         if gain < 0.5 * h * D:
             return False
         eps = 2.0 * self.tol
-        front = new.boundary.difference(self.Tb.buffer(eps, quad_segs=4))
-        front = front.difference(self.S.boundary.buffer(max(eps, 0.3 * h), quad_segs=4))
+        front = new.boundary.difference(self.Tb_eps)
+        s_band = self.S.boundary.buffer(max(eps, 0.3 * h), quad_segs=4)
+        front = front.difference(s_band)
         front = shapely.line_merge(front, directed=True) if not front.is_empty else front
         pieces = [q for q in _lines(front) if len(q) >= 2 and
                   float(np.hypot(*np.diff(q, axis=0).T).sum()) > 2 * h]
@@ -611,50 +823,217 @@ class _Planner:
             self._remove_path(q)
             self._refresh_cleared_partial(q)
         self.S = new
-        self.Smask[j0:j1, i0:i1] |= ((G <= self.level) & ~far & Tm)
+        self.Smask[j0:j1, i0:i1] |= ((G <= lev) & ~far & Tm)
         self.active = shapely.union_all([LineString(q) for q in pieces]) if pieces else None
         self._refresh_cleared()
         return bool(pieces)
 
     def _refresh_cleared_partial(self, q: np.ndarray) -> None:
         band = LineString(q).buffer(self.tol, quad_segs=2) if len(q) >= 2 else Point(q[0]).buffer(self.tol)
-        self.Sc = shapely.union_all([self.Sc, band])
-        shapely.prepare(self.Sc)
+        self._bands.append(band)
 
     # ------------------------------------------------------------ top level
     def plan(self) -> None:
         self.setup()
+        self._spirals()
+        self._rounds()
+        # safety net: material the tool can still reach (after the finishing profile) is
+        # re-opened and cleared again; the heuristics above must never leave uncut stock
+        for _ in range(3):
+            if not self._reopen_leftover():
+                break
+            self._rounds()
+        self._finish()
+
+    def _finish_rings(self) -> list[np.ndarray]:
+        """Closed centre paths of the finishing profile (walls and islands, CCW/CW)."""
+        rings = []
+        for pg in _pieces(self.T_finish):
+            pg = orient(pg, 1.0)
+            rings += [np.asarray(pg.exterior.coords)[:, :2]] + \
+                     [np.asarray(i.coords)[:, :2] for i in pg.interiors]
+        return rings
+
+    def _reopen_leftover(self) -> bool:
+        """Find material the tool can still reach once the finishing profile (if any) has
+        run: planner raster cells of ``T`` within ``r - h/2`` of a material cell. Remove them
+        (grown by h) from the swept area so the next rounds clear them. True when any."""
         h = self.h
-        for _round in range(200):
+        mat = self.material.copy()
+        if self.p.finish_pass:
+            for ring in self._finish_rings():
+                remove_capsules(mat, self.xs, self.ys, self.x0, self.y0, h, ring, self.r)
+        if not mat.any():
+            return False
+        dm = ndimage.distance_transform_edt(~mat) * h
+        reach = (dm <= self.r - 0.5 * h) & self.Tmask
+        if reach.sum() * h * h < 0.5 * h * self.D:
+            return False
+        import contourpy
+        cg = contourpy.contour_generator(self.xs, self.ys, reach.astype(np.float32),
+                                         line_type=contourpy.LineType.Separate)
+        polys = [Polygon(ln).buffer(0) for ln in cg.lines(0.5) if len(ln) >= 4]
+        if not polys:
+            return False
+        hole = shapely.union_all(polys).buffer(h, quad_segs=2)
+        self.S = self.S.difference(hole)
+        self.Smask &= ~ndimage.binary_dilation(reach, iterations=2)
+        self._absorb_ok = False
+        self.counts["reopened"] += 1
+        self._refresh_cleared()
+        return True
+
+    def _rounds(self) -> None:
+        """Phase 2: clear what the spirals left, zone by zone (see :meth:`plan`)."""
+        h = self.h
+        for _round in range(400):
+            self._absorb_slivers()
             rem = self.T.difference(self.S.buffer(h)) if not self.S.is_empty else self.T
             comps = [c for c in _pieces(rem) if c.area > 4 * h * h and not c.buffer(-self.tol).is_empty]
             if not comps:
                 break
+            here = Point(self.pos) if self.pos is not None else None
             if self.S.is_empty:
                 piece = max(comps, key=lambda c: c.area)
                 self._entry(piece)
                 self._refresh_cleared()
-            else:
-                adj = [c for c in comps if c.distance(self.S) < 3 * h]
-                thin = [c for c in adj if _mic(c, self.tol)[1] < 0.25 * self.D]
-                if thin:
-                    pc = min(thin, key=lambda c: c.distance(Point(self.pos)))
-                    self._slot(pc)
+                self._grow(None)
+                continue
+            adj = [c for c in comps if c.distance(self.S) < 3 * h]
+            thin = [c for c in adj if _mic(c, self.tol)[1] < 0.25 * self.D]
+            if thin:
+                pc = min(thin, key=lambda c: c.distance(here))
+                self._slot(pc)
+                continue
+            if adj:
+                # clear the nearest remaining zone from the cleared area before moving on, so
+                # the tool does not tour every zone at every front; zones joined only by
+                # slivers thinner than two stepovers (along a wall) are taken one at a time
+                pc = min(adj, key=lambda c: c.distance(here))
+                ae = self.p.stepover * self.D
+                cores = _pieces(pc.buffer(-ae, quad_segs=4).buffer(ae, quad_segs=4))
+                zone = min(cores, key=lambda c: c.distance(here)) if len(cores) > 1 else pc
+                if self._grow(zone) or (zone is not pc and self._grow(pc)):
                     continue
-                if adj:
-                    pc = min(adj, key=lambda c: c.distance(Point(self.pos)))
-                else:
-                    pc = min(comps, key=lambda c: c.distance(Point(self.pos)))
-                self._refresh_cleared()
-                c, rho = _mic(pc, self.tol)
+                # no front enters at the target (a wedge met head-on): one front at up to
+                # _BREAK_IN_DEG over it, then on at the target; a helix only if that fails
+                if self._grow(pc, boost=_BREAK_IN_DEG):
+                    self.counts["break_ins"] += 1
+                    continue
+            else:
+                pc = min(comps, key=lambda c: c.distance(here))
+            self._refresh_cleared()
+            self.counts["retracts"] += 1
+            self._entry(pc)
+            self._refresh_cleared()
+            self._grow(pc)
+
+    def _absorb_slivers(self) -> None:
+        """With a finishing pass, count as cleared the parts of the uncleared tool-centre area
+        thinner than half a stepover. Between two cleared areas such a sliver holds no
+        material at all (a gap under D between swept centres leaves none); along a wall it
+        holds a skin at most that thick, which the finishing profile removes at an engagement
+        under ``acos(1 - ae / D)``. Clearing them with fronts would cut them crosswise, a comb
+        of short pieces each pushed head-on into the skin."""
+        if not (self.p.finish_pass and self._absorb_ok) or self.S.is_empty or self.p.finish_allowance > 0:
+            return
+        w = 0.5 * self.p.stepover * self.D
+        rem = self.T.difference(self.S)
+        if rem.is_empty:
+            return
+        core = rem.buffer(-0.5 * w, quad_segs=4).buffer(0.5 * w + self.h, quad_segs=4)
+        thin = rem.difference(core)
+        thin = shapely.union_all([q for q in _pieces(thin) if q.area > self.h * self.h])
+        if thin.is_empty:
+            return
+        self.S = shapely.union_all([self.S, thin.buffer(self.h, quad_segs=2).intersection(self.T)])
+        self.Smask |= self._raster(thin)
+        self._refresh_cleared()
+
+    def _grow(self, zone: Polygon | None, boost: float = 0.0) -> bool:
+        """Grow fronts until nothing grows, limited to ``zone`` (dilated by D) when given;
+        the first front at ``boost`` deg over the planning level. True when anything was
+        cut."""
+        if zone is not None:
+            z = zone.buffer(self.D, quad_segs=4)
+            self.zone_box = z.bounds
+            self.zone = self._raster(z)
+        else:
+            self.zone, self.zone_box = None, None
+        self.active = None
+        grew = False
+        self.boost = boost
+        for _ in range(5000):
+            ok = self._front_step()
+            self.boost = 0.0
+            if not ok:
+                break
+            grew = True
+        self.zone, self.zone_box, self.active = None, None, None
+        return grew
+
+    def _raster(self, g: BaseGeometry) -> np.ndarray:
+        """Boolean planner raster of the cells whose centre lies in ``g``."""
+        out = np.zeros((self.ny, self.nx), dtype=bool)
+        if g.is_empty:
+            return out
+        minx, miny, maxx, maxy = g.bounds
+        h = self.h
+        i0, i1 = max(0, int((minx - self.x0) / h)), min(self.nx, int((maxx - self.x0) / h) + 2)
+        j0, j1 = max(0, int((miny - self.y0) / h)), min(self.ny, int((maxy - self.y0) / h) + 2)
+        if i0 < i1 and j0 < j1:
+            X, Y = np.meshgrid(self.xs[i0:i1], self.ys[j0:j1])
+            out[j0:j1, i0:i1] = shapely.contains_xy(g, X, Y)
+        return out
+
+    def _spirals(self) -> None:
+        """Phase 1: spirals. While the uncleared tool-centre area holds a circle of radius at
+        least ``_SPIRAL_MIN_D * D`` clear of the walls and of the cleared area, enter at its
+        centre (helix) and grow fronts limited to that circle (grown by up to a stepover where
+        the walls allow, so no sliver is left along them): the fronts
+        are rings around the entry, open only where they meet cleared area, chained into one
+        spiral (:meth:`_spiral_into`). The rest (cusps between circles and walls) is cleared by
+        :meth:`plan`'s zone-by-zone fronts.
+
+        Site: the largest such circle (distance transform of the free centre raster); among
+        centres within 3 % of the largest radius (a ridge, as in a slot), the one farthest
+        from the centroid of the free area, so that the next circle is as large as possible."""
+        if self.p.entry != "helix":
+            return
+        h = self.h
+        for _k in range(50):
+            free = self.Tmask & ~self.Smask
+            if not free.any():
+                return
+            # the largest circle clear of the walls and of the cleared area
+            d = ndimage.distance_transform_edt(free) * h
+            rho = float(d.max())
+            if rho < _SPIRAL_MIN_D * self.D:
+                return
+            jj, ii = np.nonzero(d >= rho - max(0.03 * rho, 1.5 * h))
+            fj, fi = np.nonzero(free)
+            cx, cy = self.xs[fi].mean(), self.ys[fj].mean()
+            k = int(np.argmax((self.xs[ii] - cx) ** 2 + (self.ys[jj] - cy) ** 2))
+            c = np.array([self.xs[ii[k]], self.ys[jj[k]]])
+            # grown by up to one stepover where the walls allow, so that no sliver thinner
+            # than a stepover is left between the circle and a wall or the cleared area
+            dw = ndimage.distance_transform_edt(self.Tmask)[jj[k], ii[k]] * h
+            rz = min(float(d[jj[k], ii[k]]) + self.p.stepover * self.D, float(dw)) - h
+            disc = Point(c).buffer(rz, quad_segs=32)
+            if not self.T.contains(disc):
+                disc = disc.intersection(self.T)
+            if self.pos is not None:
                 self.counts["retracts"] += 1
-                self._entry(pc)
-                self._refresh_cleared()
+            self._helix_at(c, min(self.D / 4.0, float(d[jj[k], ii[k]]) - self.tol))
+            self._refresh_cleared()
+            self.counts["spirals"] += 1
+            self.zone_box = disc.bounds
+            self.zone = self._raster(disc)
             self.active = None
             for _ in range(5000):
                 if not self._front_step():
                     break
-        self._finish()
+            self.zone, self.zone_box, self.active = None, None, None
 
     def _slot(self, pc: Polygon) -> None:
         """Cut a thin reachable zone that no front reaches: along its outline, marked slot."""
@@ -667,26 +1046,26 @@ class _Planner:
         self._refresh_cleared()
         self._cut_piece(ring, slot=True)
         self._remove_path(ring)
-        self._mark_cut(pc.buffer(self.tol))
+        # the zone counts as swept; the material is what the outline removed (the safety
+        # net of plan() re-opens anything the outline missed)
+        self.S = shapely.union_all([self.S, pc.buffer(self.tol)])
+        self.Smask |= self._raster(pc.buffer(self.tol))
         self._refresh_cleared()
 
     def _finish(self) -> None:
+        self._flush_tail()
         if not self.p.finish_pass:
             return
         self._refresh_cleared()
         self.Sc = self.Sc.union(self.T_finish.buffer(self.tol)) if self.p.finish_allowance == 0 else self.Sc
-        rings = []
-        for pg in _pieces(self.T_finish):
-            pg = orient(pg, 1.0)
-            rings += [np.asarray(pg.exterior.coords)[:, :2]] + \
-                     [np.asarray(i.coords)[:, :2] for i in pg.interiors]
+        rings = self._finish_rings()
         while rings:
             k = min(range(len(rings)), key=lambda t: float(np.hypot(*(rings[t] - self.pos).T).min()))
             ring = rings.pop(k)
             dd = np.hypot(*(ring - self.pos).T)
             i = int(np.argmin(dd))
             ring = np.vstack([ring[i:-1], ring[:i + 1]])
-            self._cut_piece(ring)
+            self._cut_piece(ring, spiral=False)
 
 
 # --------------------------------------------------------------------------- 3-D emission
@@ -855,6 +1234,10 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         "wall_margin_mm": float(pl.margin),
         "entries": {k: int(pl.counts[k]) for k in ("helix", "ramp", "plunge", "drop")},
         "fronts": int(pl.counts["fronts"]),
+        "spirals": int(pl.counts["spirals"]),
+        "spiral_links": int(pl.counts["spiral_links"]),
+        "reopened": int(pl.counts["reopened"]),
+        "break_ins": int(pl.counts["break_ins"]),
         "trochoid_pieces": int(pl.counts["trochoid_pieces"]),
         "slots": int(pl.counts["slots"]),
         "retracts_per_level": int(pl.counts["retracts"]),
