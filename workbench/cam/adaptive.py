@@ -86,10 +86,15 @@ __all__ = ["AdaptiveParams", "plan_adaptive"]
 _LEVEL_GUARD_DEG = 2.5
 # a routed keep-down link is taken when shorter than this many D plus half the straight gap
 _ROUTE_MAX_LEN_D = 4.0
+# a retract, rapid and drop costs about this long (rapids, accelerations, the plunge of the last mm)
+_DROP_COST_S = 1.0
 # a closed spiral gets its own helix when its circle is at least this many D in radius
 _SPIRAL_MIN_D = 1.5
 # a front may break into a zone no front enters at the target at this much over the plan level
 _BREAK_IN_DEG = 12.0
+# a skin of stock on the walls up to this many stepovers thick is left to the finishing profile
+# (which takes it below the target engagement, acos(1 - 2 * 0.9 ae / D) for 0.9)
+_SKIN_AE = 0.9
 # directional engagement: offsets of the material from a front's normal below this are noise
 _DIRECTION_DEADBAND_DEG = 25.0
 # planner raster: cells per tool diameter (the engagement field, fronts, links)
@@ -238,6 +243,7 @@ class _Planner:
         X, Y = np.meshgrid(xs, ys)
         shapely.prepare(self.poly)
         self.material = shapely.contains_xy(self.poly, X, Y)
+        self.wall_dist = ndimage.distance_transform_edt(self.material) * h  # to the walls
         self.Tmask = shapely.contains_xy(T, X, Y)
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
@@ -456,8 +462,9 @@ class _Planner:
         the planner raster over cells where the tool meets no material (no material cell
         within ``r``) inside the tool-centre area, shortened greedily to straight legs that
         each pass :meth:`_clear_path` and stay in ``T``. None when there is no such path or
-        it is longer than ``4 D + |ab| / 2`` (then a retract, rapid and drop is quicker at the
-        usual feeds: a drop costs about a second, some 20 mm of feed at 1200 mm/min).
+        it is longer than ``4 D + |ab| / 2`` plus the distance a link covers in the second a
+        retract, rapid and drop costs (``_DROP_COST_S`` at ``link_feed``; 20 mm at 1200
+        mm/min, 250 mm at 15000); then the drop is quicker.
 
         Method: Dijkstra on the free-cell grid graph (scipy.sparse.csgraph)."""
         from scipy.sparse import coo_matrix
@@ -465,7 +472,8 @@ class _Planner:
 
         h, r, D = self.h, self.r, self.D
         straight = float(np.hypot(*(b - a)))
-        limit = _ROUTE_MAX_LEN_D * D + 0.5 * straight
+        link_feed = float(self.p.link_feed) if self.p.link_feed is not None else float(self.p.feed)
+        limit = _ROUTE_MAX_LEN_D * D + 0.5 * straight + link_feed / 60.0 * _DROP_COST_S
         m = 2.0 * D
         i0 = max(0, int((min(a[0], b[0]) - m - self.x0) / h))
         i1 = min(self.nx, int((max(a[0], b[0]) + m - self.x0) / h) + 2)
@@ -762,7 +770,14 @@ class _Planner:
         lab, _ = ndimage.label(ok)
         keep = np.unique(lab[S & (lab > 0)])
         far = ~np.isin(lab, keep) & (lab > 0)
-        G = E + np.clip((dist - cap) / h, 0.0, None) * 30.0
+        # growth limits (reach cap, unconnected cells, zone) as a penalty added to the field;
+        # the masks are hard steps: smoothed, the contour follows them as a curve, not as a
+        # staircase of cell edges (each step a short head-on move)
+        P = np.clip((dist - cap) / h, 0.0, None) * 30.0
+        P[far] = 180.0
+        if Zm is not None:
+            P[~Zm] = 180.0
+        G = E + ndimage.gaussian_filter(P, 0.8)
         G[far] = 180.0
         if Zm is not None:
             G[~Zm] = 180.0
@@ -855,14 +870,17 @@ class _Planner:
         return rings
 
     def _reopen_leftover(self) -> bool:
-        """Find material the tool can still reach once the finishing profile (if any) has
-        run: planner raster cells of ``T`` within ``r - h/2`` of a material cell. Remove them
+        """Find material the tool can still reach and the finishing profile (if any) would
+        not take as a thin skin: planner raster cells of ``T`` within ``r - h/2`` of such a
+        material cell. Remove them
         (grown by h) from the swept area so the next rounds clear them. True when any."""
         h = self.h
         mat = self.material.copy()
-        if self.p.finish_pass:
-            for ring in self._finish_rings():
-                remove_capsules(mat, self.xs, self.ys, self.x0, self.y0, h, ring, self.r)
+        if self.p.finish_pass and self.p.finish_allowance == 0:
+            # the finishing profile takes a skin up to _SKIN_AE stepovers thick off the walls
+            # below the target engagement; thicker stock left there would overload it, so it
+            # is cleared by fronts first
+            mat &= self.wall_dist > _SKIN_AE * self.p.stepover * self.D + h
         if not mat.any():
             return False
         dm = ndimage.distance_transform_edt(~mat) * h
@@ -930,14 +948,14 @@ class _Planner:
 
     def _absorb_slivers(self) -> None:
         """With a finishing pass, count as cleared the parts of the uncleared tool-centre area
-        thinner than half a stepover. Between two cleared areas such a sliver holds no
+        thinner than ``_SKIN_AE`` stepovers. Between two cleared areas such a sliver holds no
         material at all (a gap under D between swept centres leaves none); along a wall it
-        holds a skin at most that thick, which the finishing profile removes at an engagement
-        under ``acos(1 - ae / D)``. Clearing them with fronts would cut them crosswise, a comb
+        holds a skin at most that thick, which the finishing profile removes below the target
+        engagement. Clearing them with fronts would cut them crosswise, a comb
         of short pieces each pushed head-on into the skin."""
         if not (self.p.finish_pass and self._absorb_ok) or self.S.is_empty or self.p.finish_allowance > 0:
             return
-        w = 0.5 * self.p.stepover * self.D
+        w = _SKIN_AE * self.p.stepover * self.D
         rem = self.T.difference(self.S)
         if rem.is_empty:
             return
