@@ -14,45 +14,72 @@ searches the step direction point by point, reached by moving whole fronts at on
    construction.
 2. **Engagement field.** The material still standing at the level is a boolean raster (cell
    ``h ~ D/60``). For a tool centred at a cell, the arc of the tool circle lying in material is
-   a correlation of the material raster with a ring kernel of radius ``r`` (FFT, scipy). A
-   tool moving along a level line of that field has its material arc centred on the line's
-   normal, so its front-half engagement is half the arc: ``E(p) = arc(p) / 2``.
-3. **Fronts.** Starting from the helix entry disc ``S_0``, the swept centre area grows as
+   a correlation of the material raster with a ring kernel of radius ``r`` (FFT); so are its
+   first moments (the direction of the arc's centroid). A tool moving along a level line of
+   the field with its material arc centred on the line's normal has half the arc in its front
+   half, ``E = arc / 2``; when the arc's centroid is ``delta`` off the normal (a front meeting
+   a thin wedge of stock head-on, toward a wall) the front half holds ``E + delta`` (at most
+   the whole arc): the planner uses that *directional* figure (offsets under
+   ``_DIRECTION_DEADBAND_DEG`` are raster noise).
+3. **Fronts.** The swept centre area grows as
    ``S_{k+1} = S_k ∪ {E <= theta_t - guard, connected to S_k, within 0.95 D of S_k} ∩ T``;
    the new front (the boundary of ``S_{k+1}`` that lies neither on ``∂T`` nor on ``∂S_k``) is
-   the contour ``E = theta_t - guard`` (contourpy, sub-cell), so engagement is held at the
-   target whatever the curvature of the front (small spirals near the entry, corners, islands).
-   Each front is cut counter-clockwise around the cleared area (material on the right of the
+   the contour ``E = theta_t - guard`` (contourpy, sub-cell, on a window padded so that every
+   contour closes inside it; the growth limits are a smoothed penalty so fronts follow them as
+   curves), so engagement is held at the target whatever the curvature of the front. Each
+   front is cut counter-clockwise around the cleared area (material on the right of the
    motion: climb with an M3 spindle, see ``workbench.cam.pocket``) and the material raster is
    updated.
-4. **Links.** From the end of one front piece to the start of the next the tool stays down
-   (kind ``link``) when the straight segment lies in the cleared centre area; otherwise it
-   stays down along the shortest path through cleared material (Dijkstra on the raster of
-   centre positions where the tool meets no material, shortened to straight legs each
-   re-checked), when that path is short (under ``4 D + |ab|/2``: a drop costs about a second);
-   otherwise it retracts, rapids, and drops into cleared material.
-5. **Tight zones.** Front pieces in channels narrower than about ``1.5 D`` (every point of the
+4. **Spirals** (phase 1). While the uncleared part of ``T`` holds a circle of radius at least
+   ``_SPIRAL_MIN_D * D`` clear of the walls and of the cleared area, a helix enters at its
+   centre (on a ridge, as in a slot, the ridge point farthest from the free area's centroid, so
+   the next circle is as large as possible) and fronts grow limited to that circle (plus a
+   stepover where the walls allow). Its fronts are closed rings; each ring's last
+   ``min(3 D, len/2)`` is held back and blended into the next ring (weight
+   ``0.5 - 0.5 cos``), so the rings form one continuous spiral with no link and no re-cut.
+5. **Zones** (phase 2). What the spirals leave (cusps between circles and walls) is cleared
+   zone by zone: the nearest part of the uncleared area (parts joined only by slivers thinner
+   than two stepovers are separate zones), fronts limited to it, before the tool moves on; a
+   zone no front enters at the target gets one front at up to ``_BREAK_IN_DEG`` over it, then
+   a helix only if that fails too. With a finishing pass, slivers of ``T`` thinner than
+   ``_SKIN_AE`` stepovers count as cleared: between cleared areas they hold no stock, on a wall
+   a skin the profile takes below the target engagement.
+6. **Safety net.** When no zone is left, the planner's own material raster is checked: stock
+   the tool can still reach, other than a wall skin the finishing profile takes, re-opens its
+   part of the swept area and phase 2 runs again (up to three times). No heuristic above may
+   leave uncut stock.
+7. **Links.** From the end of one piece to the start of the next the tool stays down (kind
+   ``link``, at ``link_feed``) when the straight segment meets no material and lies in the
+   cleared area; else it links to a lead-in (a straight lead along the piece's first direction,
+   or a circular arc lead-in tangent to it from the cleared side, so the tool turns onto the
+   front instead of being pushed head-on into it) along the shortest path through cleared
+   material (Dijkstra on the raster of centre positions where the tool meets no material,
+   shortened to straight legs each re-checked) when that path is short (under ``4 D + |ab|/2``
+   plus what a link covers in the ``_DROP_COST_S`` a drop costs); otherwise it retracts,
+   rapids, and drops into cleared material.
+8. **Tight zones.** Front pieces in channels narrower than about ``1.5 D`` (every point of the
    piece within ``D/4`` of the walls, both ends on the walls) are short back-and-forth loops:
    they are marked ``trochoid``. Reachable area that no front can reach at the target
    engagement (a channel about ``D`` wide) is cut as a *slot*: marked in the extra ``slot``
    column, with ``slowdown`` from its measured engagement. A part of ``T`` not connected to the
    cleared area gets its own entry.
-6. **Entries.** A helix (centre-path diameter ``D/2``, or as large as fits down to ``D/8``) at
+9. **Entries.** A helix (centre-path diameter ``D/2``, or as large as fits down to ``D/8``) at
    the centre of the largest inscribed circle of the piece of ``T``; a zig-zag ramp along the
    longest straight chord inside ``T`` when no helix fits; a plunge as the last resort (with
    a warning).
-7. **Finishing profile.** With ``finish_pass`` the walls and islands are profiled at
-   ``r + m`` at the end of each level (climb).
-8. **Depths.** As ``workbench.cam.pocket.depth_levels``; the 2-D plan is repeated per level.
-9. **Arc fitting** (:func:`workbench.cam.arcfit.fit_arcs`, chord tolerance ``tolerance``).
-10. **Engagement report**, measured on the emitted (arc-fitted) moves, so a fitted arc reports
-    its own engagement, not that of the chords it replaced: a material raster (cell
-    ``D/100``, at most 2e7 cells) replays the lowest level (arcs discretised to a 0.005 mm
-    sagitta); ``engagement_deg`` of each horizontal move is the largest engagement (front
-    half of the tool circle, 360 arcs) over samples every ``D/30``; the other levels, whose
-    2-D moves are the same, get the same figures; ``slowdown`` as in
+10. **Finishing profile.** With ``finish_pass`` the walls and islands are profiled at
+    ``r + m`` at the end of each level (climb).
+11. **Depths.** As ``workbench.cam.pocket.depth_levels``; the 2-D plan is repeated per level.
+12. **Arc fitting** (:func:`workbench.cam.arcfit.fit_arcs`, chord tolerance ``tolerance``).
+13. **Engagement report** (:func:`workbench.cam.replay.measure_engagement`), measured on the
+    emitted (arc-fitted) moves, so a fitted arc reports its own engagement, not that of the
+    chords it replaced; ``slowdown`` as in
     :func:`~workbench.cam.engagement.slowdown_for_engagement`; then optional radial **chip
     thinning** (:mod:`workbench.cam.chipthinning`).
+
+Constant engagement costs cutting length on convex fronts: an outward ring meets more stock
+than a straight cut at the same step, so the rings near a helix are packed closer (about
+0.6 mm apart at a 3 mm ring radius, 0.95 mm at 17 mm, for D = 6 and a 53 deg target).
 """
 
 from __future__ import annotations
@@ -65,8 +92,7 @@ from typing import Any
 import numpy as np
 import shapely
 from scipy import ndimage
-from scipy.signal import fftconvolve
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 from shapely.ops import nearest_points
