@@ -234,7 +234,7 @@ class _Planner:
         self.warnings: list[str] = []
         self._absorb_ok = True
         self.counts = {"break_ins": 0, "reopened": 0, "helix": 0, "ramp": 0, "plunge": 0, "drop": 0, "fronts": 0,
-                       "spirals": 0, "spiral_links": 0, "trochoid_pieces": 0, "slots": 0, "retracts": 0}
+                       "spirals": 0, "spiral_links": 0, "trochoid_pieces": 0, "trochoid_loops": 0, "slots": 0, "retracts": 0}
 
     # ------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -418,11 +418,13 @@ class _Planner:
             return None
         return out
 
-    def _link_to(self, q: np.ndarray, u: np.ndarray | None = None) -> None:
+    def _link_to(self, q: np.ndarray, u: np.ndarray | None = None, loop: bool = False) -> None:
         """Keep-down link when the tool meets no material on the way; else a link to a
         lead-in (:meth:`_lead_to`, or from the cleared point nearest ``q``) and the lead-in
         cut, the link routed through cleared material when a straight one is not clear;
-        else retract and drop at the lead-in's start."""
+        else retract and drop at the lead-in's start. With ``loop`` (between two trochoid
+        pieces) the return is a half circle through the cleared channel when one fits
+        (:meth:`_loop_return`): the pieces and returns make trochoidal loops."""
         assert self.pos is not None
         a = self.pos
         if float(np.hypot(*(q - a))) < 1e-9:
@@ -435,6 +437,14 @@ class _Planner:
             near = nearest_points(self.Sin, Point(q))[0] if not self.Sin.is_empty else Point(q)
             lead = np.vstack([np.asarray(near.coords[0]), q])
         c = lead[0]
+        ret = self._loop_return(a, c) if loop else None
+        if ret is not None and self.Tc.covers(LineString(lead)):
+            self.counts["trochoid_loops"] += 1
+            for w in ret[1:]:
+                self._add_line("link", w, trochoid=True)
+            for w in lead[1:]:
+                self._add_line("cut", w, trochoid=True)
+            return
         if self._clear_path(a, c) and self.Tc.covers(LineString([a, c])) and \
                 self.Tc.covers(LineString(lead)):
             self._add_line("link", c)
@@ -457,6 +467,29 @@ class _Planner:
         self.pos = c.copy()
         for w in lead[1:]:
             self._add_line("cut", w)
+
+    def _loop_return(self, a: np.ndarray, c: np.ndarray) -> np.ndarray | None:
+        """Return of a trochoidal loop: the half circle on chord ``a -> c`` (at most 1.5 D
+        long) that stays in the tool-centre area and meets no material, as points ``(n, 2)``
+        from ``a`` to ``c``; instead of a straight return with a full stop and reversal at
+        each end, the tool turns through the cleared channel at speed (the half circle is
+        fitted into one G2/G3 move). None when neither side fits."""
+        ch = np.asarray(c, dtype=float) - np.asarray(a, dtype=float)
+        L = float(np.hypot(*ch))
+        if L < 4.0 * self.h or L > 1.5 * self.D:
+            return None
+        e = ch / L
+        nrm = np.array([-e[1], e[0]])
+        mid = 0.5 * (a + c)
+        t = np.linspace(0.0, np.pi, 13)
+        for sgn in (1.0, -1.0):
+            pts = mid[None, :] - 0.5 * L * np.cos(t)[:, None] * e[None, :] + \
+                sgn * 0.5 * L * np.sin(t)[:, None] * nrm[None, :]
+            pts[0], pts[-1] = a, c
+            if self.Tc.covers(LineString(pts)) and \
+                    all(self._clear_path(pts[i], pts[i + 1]) for i in range(len(pts) - 1)):
+                return pts
+        return None
 
     def _lead_to(self, q: np.ndarray, u: np.ndarray) -> np.ndarray | None:
         """Lead-in onto a piece that starts at ``q`` in direction ``u`` (unit), from cleared
@@ -675,7 +708,8 @@ class _Planner:
                     self._add_line("cut", q, trochoid=trochoid, slot=slot)
         d0 = pts[min(len(pts) - 1, 1)] - pts[0]
         n0 = float(np.hypot(*d0))
-        self._link_to(pts[0], d0 / n0 if n0 > 1e-9 else None)
+        loop = trochoid and bool(self.ops) and self.ops[-1].trochoid and self.ops[-1].kind == "cut"
+        self._link_to(pts[0], d0 / n0 if n0 > 1e-9 else None, loop=loop)
         if spiral:
             self._cut_ring_body(pts)
             return
@@ -1283,6 +1317,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         "reopened": int(pl.counts["reopened"]),
         "break_ins": int(pl.counts["break_ins"]),
         "trochoid_pieces": int(pl.counts["trochoid_pieces"]),
+        "trochoid_loops": int(pl.counts["trochoid_loops"]),
         "slots": int(pl.counts["slots"]),
         "retracts_per_level": int(pl.counts["retracts"]),
         "field_cell_mm": float(pl.h),
