@@ -448,8 +448,7 @@ class _Planner:
         if self._clear_path(a, c) and self.Tc.covers(LineString([a, c])) and \
                 self.Tc.covers(LineString(lead)):
             self._add_line("link", c)
-            for w in lead[1:]:
-                self._add_line("cut", w)
+            self._emit_lead(lead)
             return
         if not self.Tc.covers(LineString(lead)):
             lead = np.vstack([q, q])
@@ -458,14 +457,37 @@ class _Planner:
         if route is not None:
             for w in route[1:]:
                 self._add_line("link", w)
-            for w in lead[1:]:
-                self._add_line("cut", w)
+            self._emit_lead(lead)
             return
         self.counts["retracts"] += 1
         self.counts["drop"] += 1
         self.ops.append(_Op("entry", method="drop", center=c.copy(), x=float(c[0]), y=float(c[1])))
         self.pos = c.copy()
-        for w in lead[1:]:
+        self._emit_lead(lead)
+
+    def _emit_lead(self, lead: np.ndarray) -> None:
+        """Emit a lead-in (tool at ``lead[0]``): the stretch on which the tool still meets no
+        material is a link (it runs at ``link_feed``; the controller slows to the cutting feed
+        by the end of it), the rest a cut."""
+        seg = np.hypot(*np.diff(lead, axis=0).T)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        n = max(2, int(math.ceil(cum[-1] / self.h)))
+        s = np.linspace(0.0, cum[-1], n + 1)
+        pts = np.column_stack([np.interp(s, cum, lead[:, 0]), np.interp(s, cum, lead[:, 1])])
+        lo, hi = 0, len(pts) - 1  # pts[lo] is clear from lead[0]; find the last such
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._clear_path(pts[0], pts[mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        k = lo - 1  # one sample short of the first contact
+        if k >= 1 and s[k] > 2.0 * self.h:
+            self._add_line("link", pts[k])
+            rest = [w for w, sw in zip(lead[1:], cum[1:]) if sw > s[k] + 1e-9]
+        else:
+            rest = list(lead[1:])
+        for w in rest:
             self._add_line("cut", w)
 
     def _loop_return(self, a: np.ndarray, c: np.ndarray) -> np.ndarray | None:
