@@ -215,12 +215,16 @@ def test_pocket_command_adaptive_strategy(tmp_path: Path) -> None:
     out = tmp_path / "adaptive"
     r = _cli("pocket", str(lab.SAMPLE_DXF), "--layer", "PICKUP_CAVITY", "--strategy", "adaptive",
              "--stepover", "0.2", "--stepdown", "3", "--depth", "3", "--post", "linuxcnc", "--post", "grbl",
-             "--out", str(out))
+             "--link-feed", "6000", "--out", str(out))
     assert r.returncode == 0, r.stderr
     s = check_job_invariants(out, lab.SAMPLE_DXF, ["PICKUP_CAVITY"])
     assert s["params"]["strategy"] == "adaptive"
     moves = from_json_moves(json.loads((out / "moves.json").read_text()))
     assert moves["code"].isin(["G2", "G3"]).sum() > 0, "adaptive paths carry fitted arcs"
+    # keep-down links run at --link-feed, cuts at the cutting feed
+    links = moves[(moves["kind"] == "link") & (moves["code"] != "G0")]
+    assert len(links) and (links["feed"] == 6000.0).all()
+    assert (moves.loc[moves["kind"] == "cut", "feed"] == lab.PocketJob().feed).all()
 
 
 
