@@ -2,8 +2,10 @@
 
 Pockets: every closed pocket layer of LesPaul_CAM_Closed.dxf (ELECTRONIC_CAVITIES,
 NECK_MORTISE, PICKUP_CAVITY, POT_HOLES, STUDS) and smart_guitar_back_v5.dxf (CONTROL_CAVITY,
-VOID_CHAMBERS) where the 6 mm tool fits, plus the Les Paul body (CUTOUT) with its pickup
-cavities as islands. HARDWARE_REFS of smart_guitar_back_v5.dxf is left out: it is a reference
+VOID_CHAMBERS) where the 6 mm tool fits, plus the Les Paul body with its pickup cavities as
+islands (:func:`lespaul_body`: CUTOUT is not the body but the open C-shaped channel of the
+body's cut-out profile, 15,607 mm²; the body is the area its inner edge encloses, 58,703 mm²,
+less the two pickup cavities). HARDWARE_REFS of smart_guitar_back_v5.dxf is left out: it is a reference
 layer, not a pocket (its two rectangles are labelled "NECK BOLT" and "HEADSTOCK TUNERS" on the
 ANNOTATIONS layer; the tuner box, y 191..306 mm, lies outside BODY_OUTLINE, y <= 189 mm).
 Identical pockets (the same shape translated: PICKUP_CAVITY#0/#1, POT_HOLES#0..3, STUDS#0..3)
@@ -131,11 +133,26 @@ def pockets(skip_body: bool = False) -> list[Pocket]:
                 else:
                     out.append(Pocket(name, reg.polygon, [name]))
         if not skip_body:
-            body = read_regions(lp, layers=["CUTOUT"])[0].polygon
-            holes = [r.polygon for r in read_regions(lp, layers=["PICKUP_CAVITY"])]
-            out.append(Pocket("LesPaul body - pickups", body.difference(holes[0]).difference(holes[1]),
-                              ["LesPaul body - pickups"]))
+            out.append(Pocket("LesPaul body - pickups", lespaul_body(lp), ["LesPaul body - pickups"]))
     return out
+
+
+def lespaul_body(path: Any) -> Polygon:
+    """The Les Paul body with its two pickup cavities as islands, from LesPaul_CAM_Closed.dxf.
+
+    The CUTOUT layer holds the channel a profile cut leaves around the body: one C-shaped
+    polygon (no hole), open at the horn, x 20..60 mm, y 160..215 mm. Bridging that opening with
+    the convex hull of the channel's two ends there closes the C into a ring; its hole is the
+    body outline. The PICKUP_CAVITY regions lie inside it and become its islands."""
+    band = read_regions(path, layers=["CUTOUT"])[0].polygon
+    ring = band.union(band.intersection(shapely.geometry.box(20, 160, 60, 215)).convex_hull)
+    if len(ring.interiors) != 1:
+        raise RuntimeError(f"{path}: the CUTOUT channel did not close into one ring")
+    body = Polygon(ring.interiors[0])
+    holes = [r.polygon for r in read_regions(path, layers=["PICKUP_CAVITY"])]
+    if not all(body.contains(h) for h in holes):
+        raise RuntimeError(f"{path}: a PICKUP_CAVITY lies outside the body outline")
+    return shapely.geometry.polygon.orient(Polygon(body.exterior, [h.exterior for h in holes]), 1.0)
 
 
 # --------------------------------------------------------------------------- FreeCAD
@@ -500,6 +517,10 @@ def main() -> None:
               f"safe {SAFE} mm; raster step {a.step} mm; target engagement {target:.2f} deg.")
     print(header.replace("# ", "", 1))
     sel = [s.strip() for s in (a.pockets or "").split(",") if s.strip()]
+    # warm-up: the planner's lazy imports (scipy.fft, contourpy, numba and its cached kernels)
+    # load on the first call of a process; FreeCAD's driver likewise imports area before its
+    # clock starts, so neither side's compute_s counts module loading
+    plan_adaptive(shapely.geometry.box(0, 0, 30, 20), tool_d=D, stepover=SO, stepdown=-Z, depth=-Z)
     results: list[tuple[Pocket, dict | None, dict | None]] = []
     notes: list[str] = ["smart_guitar_back_v5.dxf HARDWARE_REFS left out: a reference layer (its rectangles "
                         "are labelled NECK BOLT and HEADSTOCK TUNERS; the tuner box lies outside BODY_OUTLINE)"]
