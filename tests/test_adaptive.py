@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
 from workbench.cam.adaptive import plan_adaptive
 from workbench.cam.checks import depths_reached, gouge_check, uncut_area
@@ -194,3 +194,26 @@ def test_narrow_channel_is_cut_in_trochoidal_loops():
     res = raster_engagement(tp, poly, 6.0)
     assert res.quantile(0.95) <= TARGET + 8.0
     assert res.length_over(170.0) < 1.0
+
+
+def test_benchmark_body_pocket_is_the_body_with_pickup_islands(shared_data):
+    # the side-by-side benchmark's pocket with islands: the Les Paul body (the area the
+    # CUTOUT channel's inner edge encloses) with its two pickup cavities as holes, not the
+    # channel itself (an open C-shaped band that holds no cavity)
+    import bench_adaptive_vs_freecad as bench
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        body = bench.lespaul_body(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf")
+        from workbench.geometry import read_regions
+        band = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["CUTOUT"])[0].polygon
+        pickups = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["PICKUP_CAVITY"])
+    assert body.is_valid and len(body.interiors) == 2
+    # the channel borders the body without overlapping it
+    assert body.intersection(band).area < 1e-6 * body.area
+    assert body.buffer(0.5).intersection(band).area > 0.0
+    # the islands are the pickup cavities, exactly
+    holes = [Polygon(h) for h in body.interiors]
+    for reg in pickups:
+        assert any(h.symmetric_difference(reg.polygon).area < 1e-6 for h in holes)
+    # the body outline: 58,703 mm² less the two cavities
+    assert Polygon(body.exterior).area == pytest.approx(58703, rel=1e-3)
