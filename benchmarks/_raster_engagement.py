@@ -11,6 +11,8 @@ discretised to 0.002 mm sagitta) is walked segment by segment; along a segment, 
 the circle), then the segment's capsule of radius ``r`` is removed. Engagement = the arc of the
 front half of the tool circle (720 samples, 0.25 deg) whose points fall in a material cell
 (the definition of ``workbench.cam.engagement``: radial engagement angle, Sandvik Coromant).
+The arc is also split by side: on the left of the motion is conventional (up) milling with an M3
+spindle, on the right climb (down) milling.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ class EngagementResult:
     per_move: np.ndarray      # max engagement per move (NaN for moves not at the level)
     samples: np.ndarray       # engagement at each sample (deg)
     weights: np.ndarray       # path length each sample represents (mm)
+    left: np.ndarray          # of it, the arc on the left of the motion (deg; conventional
+                              # milling with an M3 spindle), the rest is on the right (climb)
+    rows: np.ndarray          # the move (row) of each sample
+
+    def conventional_length(self, min_deg: float = 5.0) -> float:
+        """Path length (mm) sampled with more of its engagement on the left of the motion than
+        on the right (conventional milling with an M3 spindle) and at least ``min_deg``."""
+        conv = (self.samples >= min_deg) & (self.left > 0.5 * self.samples)
+        return float(self.weights[conv].sum())
 
     def quantile(self, q: float) -> float:
         """Length-weighted quantile of the sampled engagement, degrees."""
@@ -68,7 +79,8 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
     phi = np.radians(-90.0 + (np.arange(bins) + 0.5) * 180.0 / bins)
     cph, sph = np.cos(phi), np.sin(phi)
     per = np.full(len(mv), np.nan)
-    samples, weights = [], []
+    samples, weights, lefts, ids = [], [], [], []
+    on_left = sph > 0
     rows = np.flatnonzero(at)
     paths = tool_centre_paths(tp, rows=list(rows), max_sagitta=0.002)
     # everything cut above z (entries at this level) counts: helix/ramp/plunge down to z remove
@@ -93,7 +105,9 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
             m[ok] = mat[py[ok], px[ok]]
             e = m.sum(axis=1) * (180.0 / bins)
             samples.append(e)
+            lefts.append(m[:, on_left].sum(axis=1) * (180.0 / bins))
             weights.append(np.full(n, L / n))
+            ids.append(np.full(n, k))
             emax = max(emax, float(e.max()))
             i0 = max(0, int((min(a[0], b[0]) - r - x0) / h)); i1 = min(nx, int((max(a[0], b[0]) + r - x0) / h) + 2)
             j0 = max(0, int((min(a[1], b[1]) - r - y0) / h)); j1 = min(ny, int((max(a[1], b[1]) + r - y0) / h) + 2)
@@ -103,5 +117,5 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
             mat[j0:j1, i0:i1] &= (qx - tt * d[0]) ** 2 + (qy - tt * d[1]) ** 2 > r * r
         per[k] = emax
         # entry moves (ramps/helix reaching z) also remove material
-    return EngagementResult(per, np.concatenate(samples) if samples else np.zeros(0),
-                            np.concatenate(weights) if weights else np.zeros(0))
+    cat = (lambda xs, dt=float: np.concatenate(xs) if xs else np.zeros(0, dtype=dt))
+    return EngagementResult(per, cat(samples), cat(weights), cat(lefts), cat(ids, int))

@@ -47,9 +47,20 @@ def test_no_uncut_material(tp_island):
     assert u.significant_area < 0.5 and u.largest_width_mm < 0.1
 
 
+def _cut_len(tp):
+    """Cutting length at the lowest level (where raster_engagement measures), mm."""
+    mv = tp.moves
+    at = (mv["kind"] == "cut") & (mv["z"] == mv["z"].min())
+    return float(mv.loc[at, "len_mm"].sum())
+
+
 def test_engagement_bounded_by_raster_check(tp_island):
     res = raster_engagement(tp_island, POLY, 6.0)
     assert res.quantile(0.95) <= TARGET + 3.0
+    # climb milling only: the stock is on the right of the motion (M3 spindle), by the
+    # referee's material raster (the fronts between the wall and the spiral were once cut
+    # with the stock on the left: 45 % of the cutting length of a plain box)
+    assert res.conventional_length() < 0.01 * _cut_len(tp_island)
     mv = tp_island.moves
     ok = ~np.isnan(res.per_move) & mv["engagement_deg"].notna().to_numpy()
     diff = np.abs(res.per_move[ok] - mv["engagement_deg"].to_numpy()[ok])
@@ -151,6 +162,7 @@ def test_slot_pocket_gets_a_spiral_per_circle_and_short_links():
     assert uncut_area(tp, slot, 6.0).significant_area < 0.5
     res = raster_engagement(tp, slot, 6.0)
     assert res.quantile(0.95) <= TARGET + 3.0
+    assert res.conventional_length() < 0.01 * _cut_len(tp)
 
 
 @pytest.mark.slow
@@ -170,6 +182,7 @@ def test_real_cavities_no_uncut_and_few_entries(shared_data, layer):
     assert ent["helix"] <= tp.meta["spirals"] + 1
     res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
     assert res.quantile(0.95) <= TARGET + 3.0
+    assert res.conventional_length() < 0.01 * _cut_len(tp)
 
 
 def test_narrow_channel_is_cut_in_trochoidal_loops():

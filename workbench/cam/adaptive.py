@@ -92,7 +92,7 @@ from typing import Any
 import numpy as np
 import shapely
 from scipy import ndimage
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 from shapely.ops import nearest_points
@@ -189,6 +189,16 @@ def _pieces(g: BaseGeometry) -> list[Polygon]:
     return [p for p in getattr(g, "geoms", []) if isinstance(p, Polygon) and not p.is_empty]
 
 
+def _oriented(g: BaseGeometry) -> BaseGeometry:
+    """``g``'s polygons with their exteriors counter-clockwise and holes clockwise (the area on
+    the left of every ring). Set operations do not keep orientation (GEOS writes shells
+    clockwise), so this is applied to their results, not to their inputs."""
+    parts = [orient(q, 1.0) for q in _pieces(g)]
+    if not parts:
+        return Polygon()
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
+
+
 def _lines(g: BaseGeometry) -> list[np.ndarray]:
     if g is None or g.is_empty:
         return []
@@ -241,7 +251,7 @@ class _Planner:
         p, r, m = self.p, self.r, self.margin
         d = r + m + float(p.finish_allowance)
         T = self.poly.buffer(-d, quad_segs=_quad_segs(d, m / 2), join_style="round")
-        T = shapely.union_all([orient(q, 1.0) for q in _pieces(T) if q.area > self.tol ** 2])
+        T = _oriented(shapely.union_all([q for q in _pieces(T) if q.area > self.tol ** 2]))
         if T.is_empty:
             c, rho = _mic(self.poly, self.tol)
             raise PlanningError(f"tool D={self.D:g} mm does not fit in region {self.label}: the "
@@ -888,7 +898,7 @@ class _Planner:
             reg = reg.symmetric_difference(pg)
         new = reg.intersection(self.T)
         new = shapely.union_all([new, self.S])
-        new = shapely.union_all([orient(q, 1.0) for q in _pieces(new) if q.area > h * h])
+        new = _oriented(shapely.union_all([q for q in _pieces(new) if q.area > h * h]))
         gain = new.area - self.S.area
         if gain < 0.5 * h * D:
             return False
@@ -904,7 +914,7 @@ class _Planner:
         self.counts["fronts"] += 1
         # order pieces: nearest start first
         todo = [shapely.simplify(LineString(q), self.tol / 2) for q in pieces]
-        todo = [np.asarray(g.coords)[:, :2] for g in todo]
+        todo = [self._climb(np.asarray(g.coords)[:, :2], new) for g in todo]
         while todo:
             k = min(range(len(todo)), key=lambda t: float(np.hypot(*(todo[t] - self.pos).T).min()
                     if float(np.hypot(*(todo[t][0] - todo[t][-1]))) < 1e-9 else np.hypot(*(todo[t][0] - self.pos))))
@@ -924,6 +934,22 @@ class _Planner:
         self.active = shapely.union_all([LineString(q) for q in pieces]) if pieces else None
         self._refresh_cleared()
         return bool(pieces)
+
+    def _climb(self, q: np.ndarray, new: BaseGeometry) -> np.ndarray:
+        """Front piece ``q`` directed for climb milling: the area it clears (``new``) on its
+        left, the stock on its right (M3 spindle; see ``workbench.cam.pocket``). Decided at
+        the middle of its longest segment, h/2 to either side; reversed when the cleared
+        side is the right one."""
+        d = np.diff(q, axis=0)
+        L = np.hypot(d[:, 0], d[:, 1])
+        k = int(np.argmax(L))
+        if L[k] < 1e-9:
+            return q
+        m = 0.5 * (q[k] + q[k + 1])
+        nrm = np.array([-d[k, 1], d[k, 0]]) / L[k] * (0.5 * self.h)
+        left, right = shapely.contains_xy(new, [m[0] + nrm[0], m[0] - nrm[0]],
+                                          [m[1] + nrm[1], m[1] - nrm[1]])
+        return q[::-1].copy() if (right and not left) else q
 
     def _refresh_cleared_partial(self, q: np.ndarray) -> None:
         band = LineString(q).buffer(self.tol, quad_segs=2) if len(q) >= 2 else Point(q[0]).buffer(self.tol)
