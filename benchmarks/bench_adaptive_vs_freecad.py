@@ -35,7 +35,8 @@ Execute does; FreeCAD: = compute_s); ``link_mm`` = all non-cutting XY travel (li
 kind ``link``, plus XY rapids at clearance height between cuts); ``link_depth_mm`` the part at
 depth; ``retracts``; engagement from the independent raster (benchmarks/_raster_engagement.py;
 G0 moves at depth are replayed as feeds there, they sweep material like any move):
-``eng_max`` over every move at the level, ``eng_p95``/``eng_p99`` length-weighted over cut
+``conventional_mm`` the path length milled with the stock on the left (conventional with an M3
+spindle; both planners mean to climb); ``eng_max`` over every move at the level, ``eng_p95``/``eng_p99`` length-weighted over cut
 moves, ``eng_max_ex`` over cut moves outside entries (excluding ramp/plunge moves and the first
 1.5 D of cutting after each entry); ``uncut_mm2`` (``workbench.cam.checks.uncut_area``);
 ``cycle_s`` by ``workbench.machine.plan_motion`` on the same machine.
@@ -405,6 +406,7 @@ def figures(tp: Toolpath, poly: Polygon, compute_s: float, plan_s: float, machin
             "entries": int((ent & ~np.r_[False, ent[:-1]]).sum()),
             "retracts": int(((mv["code"] == "G0").to_numpy() & (st[:, 2] < TOP) & (mv["z"].to_numpy(float) >= SAFE - 1e-9)).sum()),
             **eng, "over_t10_mm": res.length_over(target * 1.1), "slot_mm": res.length_over(170.0),
+            "conventional_mm": res.conventional_length(),
             "uncut_mm2": uncut, "cycle_s": cycle, "cycle_ct_s": cycle_ct}
 
 
@@ -490,7 +492,7 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
 
 
 KEYS = ["compute_s", "plan_s", "cut_mm", "link_mm", "link_depth_mm", "entries", "retracts",
-        "eng_max", "eng_max_ex", "eng_p99", "eng_p95", "over_t10_mm", "slot_mm", "uncut_mm2",
+        "eng_max", "eng_max_ex", "eng_p99", "eng_p95", "over_t10_mm", "slot_mm", "conventional_mm", "uncut_mm2",
         "cycle_s", "cycle_ct_s"]
 
 
