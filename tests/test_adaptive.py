@@ -230,3 +230,25 @@ def test_benchmark_body_pocket_is_the_body_with_pickup_islands(shared_data):
         assert any(h.symmetric_difference(reg.polygon).area < 1e-6 for h in holes)
     # the body outline: 58,703 mm² less the two cavities
     assert Polygon(body.exterior).area == pytest.approx(58703, rel=1e-3)
+
+
+def test_retracts_inside_the_pocket_stay_low_and_clear_the_island():
+    # between two cuts of one level the tool lifts only 1 mm above the stock still standing
+    # in the pocket (the level above, or the stock top), when its way there has the tool
+    # centre in the tool-centre area; over an island or out of the pocket it goes to safe Z
+    poly = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
+    tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=2, depth=6, safe_z=5.0)
+    mv, st = tp.moves, tp.starts()
+    levels = tp.meta["levels"]
+    xy = np.hypot(mv["x"] - st[:, 0], mv["y"] - st[:, 1]).to_numpy()
+    across = (mv["code"] == "G0").to_numpy() & (xy > 1e-6)
+    z = mv["z"].to_numpy()
+    low = across & (z < 5.0 - 1e-9)
+    assert low.sum() >= 10
+    # each low crossing is 1 mm above the level above (or the stock top)
+    allowed = {round(0.0 + 1.0, 6)} | {round(zl + 1.0, 6) for zl in levels[:-1]}
+    assert set(np.round(z[low], 6)) <= allowed
+    # and never closer than r to a wall or the island (the gouge check covers rapids below
+    # the stock top; those above it cross the whole island)
+    assert gouge_check(tp, poly, 6.0).ok
+    assert tp.meta["entries"]["drop"] > 0

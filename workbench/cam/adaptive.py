@@ -56,7 +56,10 @@ searches the step direction point by point, reached by moving whole fronts at on
    material (Dijkstra on the raster of centre positions where the tool meets no material,
    shortened to straight legs each re-checked) when that path is short (under ``4 D + |ab|/2``
    plus what a link covers in the ``_DROP_COST_S`` a drop costs); otherwise it retracts,
-   rapids, and drops into cleared material.
+   rapids, and drops into cleared material. The retract goes to 1 mm above the stock still
+   standing in the pocket (the level above, or the stock top) when the straight way keeps the
+   tool centre in ``T`` (each level's whole plan has cleared the pocket to that level; islands
+   and walls stay r away), else to the safe height.
 8. **Tight zones.** Front pieces in channels narrower than about ``1.5 D`` (every point of the
    piece within ``D/4`` of the walls, both ends on the walls) are short back-and-forth loops:
    they are marked ``trochoid``. Reachable area that no front can reach at the target
@@ -1231,9 +1234,17 @@ def _emit(pl: _Planner, zs: list[float]) -> tuple[list[dict[str, Any]], tuple[fl
                 add("G1", op.kind, op.x, op.y, z, f, op.eng, trochoid=op.trochoid, slot=op.slot)
                 continue
             ax, ay = (op.path[0] if op.method == "ramp" else (op.x, op.y))
-            if cur[2] < safe - 1e-12:
-                add("G0", "rapid", cur[0], cur[1], safe)
-            add("G0", "rapid", ax, ay, safe)
+            if cur[2] < z_app - 1e-12 and pl.Tc.covers(LineString([cur[:2], (ax, ay)])):
+                # a retract inside the pocket: every tool position on the way has its centre
+                # in the tool-centre area, where the stock stands no higher than the level
+                # above (cleared by its whole plan) or the stock top, so the tool crosses
+                # clr above that (a retract plane), not at the safe height
+                add("G0", "rapid", cur[0], cur[1], z_app)
+                add("G0", "rapid", ax, ay, z_app)
+            else:
+                if cur[2] < safe - 1e-12:
+                    add("G0", "rapid", cur[0], cur[1], safe)
+                add("G0", "rapid", ax, ay, safe)
             if op.method == "drop":
                 add("G0", "rapid", ax, ay, z + clr)
                 add("G1", "plunge", ax, ay, z, p.plunge_feed)
