@@ -17,7 +17,8 @@ searches the step direction point by point, reached by moving whole fronts at on
    a correlation of the material raster with a ring kernel of radius ``r`` (FFT); so are its
    first moments (the direction of the arc's centroid). A tool moving along a level line of
    the field with its material arc centred on the line's normal has half the arc in its front
-   half, ``E = arc / 2``; when the arc's centroid is ``delta`` off the normal (a front meeting
+   half, ``E = arc / 2`` (smoothed over ``_FIELD_SIGMA`` cells, so that the fronts do not
+   follow the raster's steps); when the arc's centroid is ``delta`` off the normal (a front meeting
    a thin wedge of stock head-on, toward a wall) the front half holds ``E + delta`` (at most
    the whole arc): the planner uses that *directional* figure (offsets under
    ``_DIRECTION_DEADBAND_DEG`` are raster noise).
@@ -112,13 +113,17 @@ from .params import ENTRIES, check_cutting_params, finite
 __all__ = ["AdaptiveParams", "plan_adaptive"]
 
 # planner guard: fronts follow the field contour at target - guard (raster and contour error)
-_LEVEL_GUARD_DEG = 2.5
+_LEVEL_GUARD_DEG = 2.0
 # a routed keep-down link is taken when shorter than this many D plus half the straight gap
 _ROUTE_MAX_LEN_D = 4.0
 # a retract, rapid and drop costs about this long (rapids, accelerations, the plunge of the last mm)
 _DROP_COST_S = 1.0
 # a closed spiral gets its own helix when its circle is at least this many D in radius
 _SPIRAL_MIN_D = 1.5
+# the engagement field is smoothed over this many raster cells (gaussian sigma) before its
+# contour is taken: on the raw raster field the fronts wiggle by about a cell, and so does
+# their engagement (+-4 deg along a ring at sigma 1), which the guard had to cover
+_FIELD_SIGMA = 2.5
 # a front may break into a zone no front enters at the target at this much over the plan level
 _BREAK_IN_DEG = 12.0
 # a skin of stock on the walls up to this many stepovers thick is left to the finishing profile
@@ -853,7 +858,12 @@ class _Planner:
         # of ~h is immaterial), upsampled
         dist = ndimage.distance_transform_edt(~S[::2, ::2]) * (2 * h)
         dist = np.repeat(np.repeat(dist, 2, axis=0), 2, axis=1)[:S.shape[0], :S.shape[1]]
-        E = ndimage.gaussian_filter(E, 1.0)
+        # smoothed over _FIELD_SIGMA cells away from the walls, over one cell near them (in a
+        # channel the field changes across a few cells: smoothing would move its contour)
+        wd = self.wall_dist[j0:j1, i0:i1]
+        w = np.clip((wd - (self.r + 0.5 * D)) / (0.5 * D), 0.0, 1.0)
+        E1 = ndimage.gaussian_filter(E, 1.0)
+        E = E1 + w * (ndimage.gaussian_filter(E, _FIELD_SIGMA) - E1) if _FIELD_SIGMA != 1.0 else E1
         E = self._directional(E, ndimage.gaussian_filter(Mx, 1.0), ndimage.gaussian_filter(My, 1.0))
         cap = 0.95 * D - 2 * h
         lev = self.level + self.boost
