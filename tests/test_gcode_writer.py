@@ -377,6 +377,30 @@ def test_arc_shorter_than_resolution_becomes_a_line() -> None:
     assert lines[-3].startswith("G3") is False and "G1" in " ".join(lines)
 
 
+@pytest.mark.parametrize("name", POSTS)
+def test_half_circle_stays_an_arc(name: str) -> None:
+    # a trochoid loop's return (a 2 mm half circle from plan_adaptive): rounded to the post's
+    # decimals, the controller would have seen a sweep just over 180 deg, and the writer once
+    # wrote it as the straight chord instead (1 mm off the arc, through stock, at link feed)
+    start = (5.422910357812013, 198.03, -3.0)
+    rows = [dict(code="G1", x=start[0], y=start[1], z=start[2], feed=1500.0),
+            dict(code="G3", x=3.454144221661421, y=198.25654645785983, z=-3.0,
+                 i=-0.984383068075882, j=0.11327322892449843, feed=6000.0)]
+    tp = Toolpath(moves_frame(rows), start=start)
+    text = write(tp, name, date=DATE, comments=False)
+    back = read(text).moves
+    arcs = back[back["code"] == "G3"]
+    assert len(arcs) >= 1 and not (back["code"] == "G2").any()
+    # every point of the arc as the controller reads it lies on the planned circle
+    centre = np.array([start[0] - 0.984383068075882, start[1] + 0.11327322892449843])
+    radius = math.hypot(0.984383068075882, 0.11327322892449843)
+    ends = arcs[["x", "y"]].to_numpy()
+    assert np.abs(np.hypot(*(ends - centre).T) - radius).max() < 2e-3
+    # the controller's centre of each piece is within its tolerance of the planned one
+    assert (_arc_radius_mismatch(text, load_post(name)) or [0.0]) and \
+        max(_arc_radius_mismatch(text, load_post(name))) <= load_post(name).arcs.tolerance_mm
+
+
 # ---------------------------------------------------------------------------- bad input
 def test_nan_coordinates_are_refused(tp: Toolpath) -> None:
     moves = tp.moves.copy()

@@ -271,7 +271,22 @@ class _Writer:
             if e_a == s_a and e_b == s_b:
                 seen = _TAU
             if sweep < math.pi and seen > math.pi:
-                self.linear("G1", end_mm, feed)      # rounding flipped a tiny arc: a line is exact enough
+                # rounding flipped the arc: the controller would run its other side (a sweep
+                # just under a half turn seen just over it). A tiny arc is written as a line;
+                # any other is written as two halves, each far from a half turn.
+                r_mm = math.hypot(s_a - ca, s_b - cb) / sc
+                if r_mm * (1.0 - math.cos(0.5 * sweep)) <= self.post.arcs.tolerance_mm:
+                    self.linear("G1", end_mm, feed)
+                    return
+                c_a, c_b = centre_mm
+                th = math.atan2(s_b / sc - c_b, s_a / sc - c_a) + direction * 0.5 * sweep
+                r_mid = 0.5 * (r_mm + math.hypot(end_mm[a] - c_a, end_mm[b] - c_b))
+                mid = np.asarray(end_mm, dtype=float).copy()
+                mid[a], mid[b] = c_a + r_mid * math.cos(th), c_b + r_mid * math.sin(th)
+                s_c = self.pos[c]
+                mid[c] = 0.5 * ((s_c / sc if s_c is not None else end_mm[c]) + end_mm[c])
+                self._arc_piece(row, code, plane, centre_mm, mid, 0.5 * sweep, feed)
+                self._arc_piece(row, code, plane, centre_mm, end_mm, 0.5 * sweep, feed)
                 return
             centre_words = sorted([(wa, oa), (wb, ob)])
             tail = [f"{w}{v}" for w, v in centre_words]
