@@ -82,3 +82,24 @@ def test_notebook_parameters_parse_for_papermill() -> None:
         assigned = {m.group(1) for m in re.finditer(r"^(\w+)\s*(?::[^=]*)?=", cell.source, re.M)}
         seen = {p.name for p in PythonTranslator.inspect(cell)}
         assert assigned == seen, f"{nb_path.name}: papermill cannot parse {sorted(assigned - seen)}"
+
+
+def test_pocket_lab_notebook_takes_every_job_parameter() -> None:
+    """`workbench lab` passes every PocketJob field to the notebook through papermill: each must
+    be a parameter there and reach the PocketJob the notebook builds (a missing one is
+    dropped with only papermill's 'Passed unknown parameter' warning)."""
+    import dataclasses
+
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    from workbench.lab import PocketJob
+
+    nb = nbformat.read(str(ROOT / "notebooks" / "pocket_lab.ipynb"), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    params = {p.name for p in PythonTranslator.inspect(cell)}
+    fields = {f.name for f in dataclasses.fields(PocketJob)}
+    assert fields - params == set(), f"pocket_lab.ipynb lacks parameters {sorted(fields - params)}"
+    build = next(c.source for c in nb.cells if "lab.PocketJob(" in c.source)
+    passed = set(re.findall(r"\b(\w+)=(?:list\()?\1\b", build))
+    assert fields - passed == set(), f"pocket_lab.ipynb does not pass {sorted(fields - passed)} to PocketJob"
