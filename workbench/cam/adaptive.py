@@ -288,6 +288,10 @@ class _Planner:
         shapely.prepare(self.poly)
         self.material = shapely.contains_xy(self.poly, X, Y)
         self.wall_dist = ndimage.distance_transform_edt(self.material) * h  # to the walls
+        # weight of the _FIELD_SIGMA smoothing of the engagement field: 0 within r + D/2 of the
+        # walls (one cell there: in a channel the field changes across a few cells, smoothing
+        # would move its contour), 1 from r + D on
+        self.smooth_w = np.clip((self.wall_dist - (r + 0.5 * self.D)) / (0.5 * self.D), 0.0, 1.0)
         self.Tmask = shapely.contains_xy(T, X, Y)
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
@@ -858,12 +862,9 @@ class _Planner:
         # of ~h is immaterial), upsampled
         dist = ndimage.distance_transform_edt(~S[::2, ::2]) * (2 * h)
         dist = np.repeat(np.repeat(dist, 2, axis=0), 2, axis=1)[:S.shape[0], :S.shape[1]]
-        # smoothed over _FIELD_SIGMA cells away from the walls, over one cell near them (in a
-        # channel the field changes across a few cells: smoothing would move its contour)
-        wd = self.wall_dist[j0:j1, i0:i1]
-        w = np.clip((wd - (self.r + 0.5 * D)) / (0.5 * D), 0.0, 1.0)
+        # smoothed over _FIELD_SIGMA cells away from the walls, one cell near them
         E1 = ndimage.gaussian_filter(E, 1.0)
-        E = E1 + w * (ndimage.gaussian_filter(E, _FIELD_SIGMA) - E1) if _FIELD_SIGMA != 1.0 else E1
+        E = E1 + self.smooth_w[j0:j1, i0:i1] * (ndimage.gaussian_filter(E, _FIELD_SIGMA) - E1)
         E = self._directional(E, ndimage.gaussian_filter(Mx, 1.0), ndimage.gaussian_filter(My, 1.0))
         cap = 0.95 * D - 2 * h
         lev = self.level + self.boost
