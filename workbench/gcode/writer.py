@@ -140,6 +140,23 @@ def _check_moves(df: pd.DataFrame, post: Post) -> None:
                                 f"(moves table row {r}); the post allows {list(post.arcs.planes)}")
 
 
+def _point_on_arc(plane: int, centre: tuple[float, float], start: np.ndarray, end: np.ndarray,
+                  direction: float, sweep: float, t: float) -> np.ndarray:
+    """The point at fraction ``t`` of an arc from ``start`` to ``end`` (xyz, mm) about
+    ``centre`` (in the plane's two axes) sweeping ``sweep`` rad (``direction`` +1 for G3, -1
+    for G2): angle and radius interpolated linearly from the start, the normal axis too."""
+    a, b, c, _wa, _wb = PLANE_AXES[plane]
+    rs = math.hypot(start[a] - centre[0], start[b] - centre[1])
+    re_ = math.hypot(end[a] - centre[0], end[b] - centre[1])
+    ang = math.atan2(start[b] - centre[1], start[a] - centre[0]) + direction * sweep * t
+    rad = rs + (re_ - rs) * t
+    out = np.empty(3)
+    out[a] = centre[0] + rad * math.cos(ang)
+    out[b] = centre[1] + rad * math.sin(ang)
+    out[c] = start[c] + (end[c] - start[c]) * t
+    return out
+
+
 class _Writer:
     """State of one program being written (positions as written, modal words)."""
 
@@ -237,16 +254,8 @@ class _Writer:
         if sweep >= _TAU - 1e-12 and not self.post.arcs.full_circle:
             n = max(n, 2)
         for k in range(1, n + 1):
-            if k == n:
-                piece_end = np.asarray(end_mm, dtype=float)
-            else:
-                t = k / n
-                ang = th_s + direction * sweep * t
-                rad = rs + (re_ - rs) * t
-                piece_end = np.empty(3)
-                piece_end[a] = centre[0] + rad * math.cos(ang)
-                piece_end[b] = centre[1] + rad * math.sin(ang)
-                piece_end[c] = start_mm[c] + (end_mm[c] - start_mm[c]) * t
+            piece_end = (np.asarray(end_mm, dtype=float) if k == n else
+                         _point_on_arc(plane, centre, start_mm, end_mm, direction, sweep, k / n))
             self._arc_piece(row, code, plane, centre, piece_end, sweep / n, feed)
 
     def _arc_piece(self, row: int, code: str, plane: int, centre_mm: tuple[float, float],
@@ -278,13 +287,11 @@ class _Writer:
                 if r_mm * (1.0 - math.cos(0.5 * sweep)) <= self.post.arcs.tolerance_mm:
                     self.linear("G1", end_mm, feed)
                     return
-                c_a, c_b = centre_mm
-                th = math.atan2(s_b / sc - c_b, s_a / sc - c_a) + direction * 0.5 * sweep
-                r_mid = 0.5 * (r_mm + math.hypot(end_mm[a] - c_a, end_mm[b] - c_b))
-                mid = np.asarray(end_mm, dtype=float).copy()
-                mid[a], mid[b] = c_a + r_mid * math.cos(th), c_b + r_mid * math.sin(th)
-                s_c = self.pos[c]
-                mid[c] = 0.5 * ((s_c / sc if s_c is not None else end_mm[c]) + end_mm[c])
+                start = np.asarray(end_mm, dtype=float).copy()
+                start[a], start[b] = s_a / sc, s_b / sc
+                if self.pos[c] is not None:
+                    start[c] = self.pos[c] / sc
+                mid = _point_on_arc(plane, centre_mm, start, end_mm, direction, sweep, 0.5)
                 self._arc_piece(row, code, plane, centre_mm, mid, 0.5 * sweep, feed)
                 self._arc_piece(row, code, plane, centre_mm, end_mm, 0.5 * sweep, feed)
                 return
