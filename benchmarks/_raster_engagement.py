@@ -34,7 +34,6 @@ class EngagementResult:
     weights: np.ndarray       # path length each sample represents (mm)
     left: np.ndarray          # of it, the arc on the left of the motion (deg; conventional
                               # milling with an M3 spindle), the rest is on the right (climb)
-    rows: np.ndarray          # the move (row) of each sample
 
     def conventional_length(self, min_deg: float = 5.0) -> float:
         """Path length (mm) sampled with more of its engagement on the left of the motion than
@@ -79,7 +78,7 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
     phi = np.radians(-90.0 + (np.arange(bins) + 0.5) * 180.0 / bins)
     cph, sph = np.cos(phi), np.sin(phi)
     per = np.full(len(mv), np.nan)
-    samples, weights, lefts, ids = [], [], [], []
+    samples, weights, lefts = [], [], []
     on_left = sph > 0
     rows = np.flatnonzero(at)
     paths = tool_centre_paths(tp, rows=list(rows), max_sagitta=0.002)
@@ -107,7 +106,6 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
             samples.append(e)
             lefts.append(m[:, on_left].sum(axis=1) * (180.0 / bins))
             weights.append(np.full(n, L / n))
-            ids.append(np.full(n, k))
             emax = max(emax, float(e.max()))
             i0 = max(0, int((min(a[0], b[0]) - r - x0) / h)); i1 = min(nx, int((max(a[0], b[0]) + r - x0) / h) + 2)
             j0 = max(0, int((min(a[1], b[1]) - r - y0) / h)); j1 = min(ny, int((max(a[1], b[1]) + r - y0) / h) + 2)
@@ -117,5 +115,5 @@ def raster_engagement(tp: Toolpath, region, tool_d: float, z: float | None = Non
             mat[j0:j1, i0:i1] &= (qx - tt * d[0]) ** 2 + (qy - tt * d[1]) ** 2 > r * r
         per[k] = emax
         # entry moves (ramps/helix reaching z) also remove material
-    cat = (lambda xs, dt=float: np.concatenate(xs) if xs else np.zeros(0, dtype=dt))
-    return EngagementResult(per, cat(samples), cat(weights), cat(lefts), cat(ids, int))
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+    return EngagementResult(per, cat(samples), cat(weights), cat(lefts))
