@@ -936,8 +936,12 @@ class _Planner:
         if gain < 0.5 * h * D:
             return self._front_step(own=False) if used_own else False
         eps = 2.0 * self.tol
-        front = new.boundary.difference(self.Tb_eps)
-        s_band = self.S.boundary.buffer(max(eps, 0.3 * h), quad_segs=4)
+        # the growth lies inside the window (its contours close inside it): the boundaries
+        # are clipped to the window (grown by 1 mm) before the set operations, which would
+        # otherwise run over the whole cleared outline at every front
+        wb = (xw[0] - 1.0, yw[0] - 1.0, xw[-1] + 1.0, yw[-1] + 1.0)
+        front = shapely.clip_by_rect(new.boundary, *wb).difference(shapely.clip_by_rect(self.Tb_eps, *wb))
+        s_band = shapely.clip_by_rect(self.S.boundary, *wb).buffer(max(eps, 0.3 * h), quad_segs=4)
         front = front.difference(s_band)
         front = shapely.line_merge(front, directed=True) if not front.is_empty else front
         pieces = [q for q in _lines(front) if len(q) >= 2 and
