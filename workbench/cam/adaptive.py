@@ -553,7 +553,7 @@ class _Planner:
         ae = self.p.stepover * self.D
         for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae):
             cand = q - dist * u
-            if self.Sin.contains(Point(cand)) and self.Tc.covers(LineString([cand, q])):
+            if self._inside(cand) and self.Tc.covers(LineString([cand, q])):
                 return np.vstack([cand, q])
         nrm = np.array([-u[1], u[0]])
         for rho, t0 in ((self.r, 90.0), (self.r, 60.0), (0.5 * self.r, 90.0), (0.5 * self.r, 60.0),
@@ -562,7 +562,7 @@ class _Planner:
             ctr = q + rho * nrm
             pts = ctr[None, :] - rho * (np.cos(t)[:, None] * nrm[None, :] + np.sin(t)[:, None] * u[None, :])
             pts[-1] = q
-            if self.Sin.contains(Point(pts[0])) and self.Tc.covers(LineString(pts)):
+            if self._inside(pts[0]) and self.Tc.covers(LineString(pts)):
                 return pts
         return None
 
@@ -734,6 +734,17 @@ class _Planner:
     def Sc(self, g: BaseGeometry) -> None:
         self._Sc, self._bands = g, []
         shapely.prepare(g)
+
+    def _inside(self, pt: np.ndarray) -> bool:
+        """Whether ``pt`` lies in :attr:`Sin` (``S`` shrunk by one raster cell), tested as
+        inside ``S`` and at least ``h`` from its outline (near the point only) instead of
+        building the shrunk polygon."""
+        P = Point(pt)
+        if not self.S.contains(P):
+            return False
+        x, y, h = float(pt[0]), float(pt[1]), self.h
+        near = shapely.clip_by_rect(self.S.boundary, x - 2 * h, y - 2 * h, x + 2 * h, y + 2 * h)
+        return near.is_empty or near.distance(P) >= h
 
     @property
     def Sin(self) -> BaseGeometry:
@@ -959,7 +970,13 @@ class _Planner:
             if len(q) > 3 and float(np.hypot(*(q[0] - q[-1]))) < 1e-9:
                 i = int(np.argmin(np.hypot(*(q - self.pos).T)))
                 q = np.vstack([q[i:-1], q[:i + 1]])
-            dT = shapely.distance(self.Tb, shapely.points(q))
+            # distance to the walls of T near the piece only (a piece within D/4 of the walls
+            # has its nearest wall points within D/4 + 1 mm of its bounding box; farther
+            # points read farther, which the test below needs no more exactly)
+            qx0, qy0 = q.min(axis=0) - (0.25 * D + 1.0)
+            qx1, qy1 = q.max(axis=0) + (0.25 * D + 1.0)
+            tb = shapely.clip_by_rect(self.Tb, qx0, qy0, qx1, qy1)
+            dT = shapely.distance(tb, shapely.points(q)) if not tb.is_empty else np.full(len(q), np.inf)
             troch = bool(dT.max() < 0.25 * D and dT[0] < 2 * eps + h and dT[-1] < 2 * eps + h)
             if troch:
                 self.counts["trochoid_pieces"] += 1
