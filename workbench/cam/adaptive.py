@@ -462,8 +462,7 @@ class _Planner:
             return
         lead = self._lead_to(q, u) if u is not None else None
         if lead is None:
-            near = nearest_points(self.Sin, Point(q))[0] if not self.Sin.is_empty else Point(q)
-            lead = np.vstack([np.asarray(near.coords[0]), q])
+            lead = np.vstack([self._nearest_inside(q), q])
         c = lead[0]
         ret = self._loop_return(a, c) if loop else None
         if ret is not None and self.Tc.covers(LineString(lead)):
@@ -711,10 +710,9 @@ class _Planner:
                              (" (entry='plunge')" if p.entry == "plunge" else ": no helix or ramp fits"))
 
     def _refresh_cleared(self) -> None:
-        """Forget the cleared-area helpers; :attr:`Sc` and :attr:`Sin` are rebuilt from ``S``
-        when next used (most fronts of a spiral need neither)."""
+        """Forget the cleared-area helpers; :attr:`Sc` is rebuilt from ``S`` when next used
+        (most fronts of a spiral need it not)."""
         self._Sc = None
-        self._Sin = None
         self._bands: list[BaseGeometry] = []
 
     @property
@@ -736,9 +734,9 @@ class _Planner:
         shapely.prepare(g)
 
     def _inside(self, pt: np.ndarray) -> bool:
-        """Whether ``pt`` lies in :attr:`Sin` (``S`` shrunk by one raster cell), tested as
-        inside ``S`` and at least ``h`` from its outline (near the point only) instead of
-        building the shrunk polygon."""
+        """Whether ``pt`` lies in ``S`` shrunk by one raster cell (safely in the cleared
+        area): inside ``S`` and at least ``h`` from its outline (near the point only; no
+        shrunk copy of ``S`` is built)."""
         P = Point(pt)
         if not self.S.contains(P):
             return False
@@ -746,12 +744,20 @@ class _Planner:
         near = shapely.clip_by_rect(self.S.boundary, x - 2 * h, y - 2 * h, x + 2 * h, y + 2 * h)
         return near.is_empty or near.distance(P) >= h
 
-    @property
-    def Sin(self) -> BaseGeometry:
-        """``S`` shrunk by one raster cell: points safely inside the cleared area."""
-        if self._Sin is None:
-            self._Sin = self.S.buffer(-self.h)
-        return self._Sin
+    def _nearest_inside(self, q: np.ndarray) -> np.ndarray:
+        """The point of ``S`` shrunk by one raster cell nearest ``q`` (``q`` itself when
+        there is none), from the part of ``S`` around ``q`` only: ``S`` clipped to a square of half side
+        ``dist(q, S) + 3 h + 1`` mm about ``q`` and shrunk by ``h`` (the clip's own edges,
+        farther from ``q`` than the nearest point, do not move it)."""
+        P = Point(q)
+        if self.S.is_empty:
+            return np.asarray(q, dtype=float)
+        R = float(self.S.distance(P)) + 3.0 * self.h + 1.0
+        x, y = float(q[0]), float(q[1])
+        loc = shapely.clip_by_rect(self.S, x - R, y - R, x + R, y + R).buffer(-self.h)
+        if loc.is_empty:
+            return np.asarray(q, dtype=float)
+        return np.asarray(nearest_points(loc, P)[0].coords[0], dtype=float)
 
     def _cut_piece(self, pts: np.ndarray, trochoid: bool = False, slot: bool = False,
                    spiral: bool = True) -> None:
