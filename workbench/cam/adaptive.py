@@ -51,8 +51,10 @@ searches the step direction point by point, reached by moving whole fronts at on
    a skin the profile takes below the target engagement.
 6. **Safety net.** When no zone is left, the planner's own material raster is checked: stock
    the tool can still reach, other than a wall skin the finishing profile takes, re-opens its
-   part of the swept area and phase 2 runs again (up to three times). No heuristic above may
-   leave uncut stock.
+   part of the swept area and phase 2 runs again (up to three times); stock still standing
+   after that (a gap between two fronts that a growth step closed with no front left to cut)
+   is cut directly, by *rest cuts* through it (``meta["rest_cuts"]``). No heuristic above
+   may leave uncut stock.
 7. **Links.** From the end of one piece to the start of the next the tool stays down (kind
    ``link``, at ``link_feed``) when the straight segment meets no material and lies in the
    cleared area; else it links to a lead-in (a straight lead along the piece's first direction,
