@@ -1538,7 +1538,9 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         link_feed: feed of keep-down links through cleared material (G1, the tool cuts
             nothing there), mm/min; None = ``feed``. CAM systems run these at a high feed
             (Fusion 360's "high feedrate", FreeCAD's G0 at depth); the machine's feed cap
-            still limits it.
+            still limits it. Faster links also mean fewer spirals (each with its own helix):
+            spirals start from free circles of ``clip(1.5 link_feed / feed, 1.5, 6) D``
+            radius.
         ramp_angle_deg: descent angle of helix and ramp entries, degrees.
         name: job name.
 
