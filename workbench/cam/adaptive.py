@@ -26,7 +26,8 @@ searches the step direction point by point, reached by moving whole fronts at on
    ``S_{k+1} = S_k ∪ {E <= theta_t - guard, connected to S_k, within 0.95 D of S_k} ∩ T``;
    growth is taken only where it joins the part of ``S_k`` the tool is in, while there is
    such growth (so every piece of a front is reached through cleared material: on the Les
-   Paul body, growth from any part of ``S_k`` cost 103 drops, this 19);
+   Paul body with 1.5 D spirals and links at the feed cap, growth from any part of ``S_k``
+   cost 103 drops, this 19);
    the new front (the boundary of ``S_{k+1}`` that lies neither on ``∂T`` nor on ``∂S_k``) is
    the contour ``E = theta_t - guard`` (contourpy, sub-cell, on a window padded so that every
    contour closes inside it; the growth limits are a smoothed penalty so fronts follow them as
