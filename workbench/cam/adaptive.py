@@ -912,9 +912,8 @@ class _Planner:
         # growth from the part of S the tool is in (so the pieces of the front are reached
         # without a retract); from all of S only when that part cannot grow
         far = None
-        part = self._own_part(S, (j0, j1, i0, i1)) if own else None
-        if part is not None:
-            keep = np.unique(lab[part & (lab > 0)])
+        keep = self._own_labels(lab, S, (j0, j1, i0, i1)) if own else None
+        if keep is not None:
             far = ~np.isin(lab, keep) & (lab > 0)
             if int((ok & ~far & ~S).sum()) * h < 0.5 * D:
                 far = None
@@ -1005,11 +1004,13 @@ class _Planner:
         self._refresh_cleared()
         return bool(pieces)
 
-    def _own_part(self, S: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
-        """Within raster window ``box`` (j0, j1, i0, i1, of which ``S`` is the swept mask),
-        the 8-connected part of ``S`` within 3 cells of the tool; None when the tool is
-        outside the window or near no swept cell. Parts joined only outside the window count
-        as separate (growth from them waits for a later front)."""
+    def _own_labels(self, lab: np.ndarray, S: np.ndarray,
+                    box: tuple[int, int, int, int]) -> np.ndarray | None:
+        """Labels (of ``lab``, the components of swept + growable cells over raster window
+        ``box`` = j0, j1, i0, i1, of which ``S`` is the swept mask) of the swept cells within
+        3 cells of the tool: the growth joined to the part of S the tool is in. None when the
+        tool is outside the window or near no swept cell. Parts joined only outside the
+        window count as separate (growth from them waits for a later front)."""
         if self.pos is None:
             return None
         j0, j1, i0, i1 = box
@@ -1017,12 +1018,9 @@ class _Planner:
         i = int((self.pos[0] - self.x0) / self.h) - i0
         if not (0 <= j < j1 - j0 and 0 <= i < i1 - i0):
             return None
-        lab, _ = ndimage.label(S, structure=np.ones((3, 3), dtype=bool))
-        win = lab[max(0, j - 3):j + 4, max(0, i - 3):i + 4]
-        ids = np.unique(win[win > 0])
-        if len(ids) == 0:
-            return None
-        return np.isin(lab, ids)
+        w = (slice(max(0, j - 3), j + 4), slice(max(0, i - 3), i + 4))
+        ids = np.unique(lab[w][S[w] & (lab[w] > 0)])
+        return ids if len(ids) else None
 
     def _climb(self, q: np.ndarray, new: BaseGeometry) -> np.ndarray:
         """Front piece ``q`` directed for climb milling: the area it clears (``new``) on its
