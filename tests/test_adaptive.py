@@ -151,8 +151,8 @@ def test_slot_pocket_gets_a_spiral_per_circle_and_short_links():
     # a 3:1 slot, links at the cutting feed: two spirals or more (one per largest free
     # circle), the corners cleared zone by zone; the links are a fraction of the cutting (the
     # old front-by-front order returned wall to wall after every front: links were over half
-    # the cutting length; measured 0.39, with 8 drops, when fronts grow from the part of the
-    # cleared area the tool is in)
+    # the cutting length; measured 0.40, with 10 drops and 2 rest cuts, when fronts grow from
+    # the part of the cleared area the tool is in)
     slot = box(0, 0, 96, 32)
     tp = plan_adaptive(slot, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     mv = tp.moves
@@ -261,7 +261,7 @@ def test_real_body_with_islands_fast_links(shared_data):
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped
-    # the tool 11 times into this pocket (a box with an island), this twice
+    # the tool 11 times into this pocket (a box with an island), this once
     poly = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
     tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert tp.meta["entries"]["drop"] <= 3
@@ -300,8 +300,8 @@ def test_retracts_inside_the_pocket_stay_low_and_clear_the_island():
     across = (mv["code"] == "G0").to_numpy() & (xy > 1e-6)
     z = mv["z"].to_numpy()
     low = across & (z < 5.0 - 1e-9)
-    assert low.sum() >= 2 * len(levels)  # 12 measured
-    assert (across & ~low).sum() >= 1    # 5 measured: over the tongue
+    assert low.sum() >= 2 * len(levels)  # 11 measured
+    assert (across & ~low).sum() >= 1    # 6 measured: over the tongue
     # each low crossing is 1 mm above the level above (or the stock top)
     allowed = {round(0.0 + 1.0, 6)} | {round(zl + 1.0, 6) for zl in levels[:-1]}
     assert set(np.round(z[low], 6)) <= allowed
