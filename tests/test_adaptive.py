@@ -122,6 +122,25 @@ def test_real_pickup_cavity(shared_data):
     assert res.quantile(0.95) <= TARGET + 3.0
 
 
+@pytest.mark.slow
+def test_links_at_the_feed_cap_cut_no_stock(shared_data):
+    # a link runs at link_feed (here a router's feed cap, 12.7 x the cutting feed): touching
+    # stock there is a chip of many times the cutting feed's. The referee's engagement on
+    # every link stays a graze. Measured: before the link check kept half a raster cell off
+    # the stock it moves toward (and the finishing profile was led in at a corner), links
+    # reached 15 deg here (54.5 at the corner lead-in on a 0.12 mm raster); now at most 9 deg
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["PICKUP_CAVITY"])[0]
+    tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240)
+    res = raster_engagement(tp, reg.polygon, 6.0)
+    mv = tp.moves
+    links = ((mv["kind"] == "link") & (mv["len_mm"] > 0.05)).to_numpy()
+    assert links.sum() > 20
+    assert np.nanmax(res.per_move[links]) <= 10.0
+
+
 def test_disc_is_one_spiral_with_no_links():
     # a round pocket is one closed spiral from a helix at its centre: every ring chained to
     # the next (no link, no re-cut), then the finishing profile

@@ -140,6 +140,8 @@ _BREAK_IN_DEG = 12.0
 _SKIN_AE = 0.9
 # directional engagement: offsets of the material from a front's normal below this are noise
 _DIRECTION_DEADBAND_DEG = 25.0
+# a link keeps this many raster cells beyond r from stock it moves toward (_Planner._clear_path)
+_LINK_MARGIN_H = 0.5
 # planner raster: cells per tool diameter (the engagement field, fronts, links)
 _FIELD_CELLS_PER_D = 60.0
 
@@ -227,6 +229,45 @@ def _lines(g: BaseGeometry) -> list[np.ndarray]:
     return out
 
 
+def _start_on_straight(ring: np.ndarray, pos: np.ndarray, clear: float,
+                       corner_deg: float = 20.0, step: float = 0.5) -> np.ndarray:
+    """Closed ring ``(n, 2)`` (first point = last) re-started at the point nearest ``pos``
+    that lies at least ``clear`` mm (along the ring) from every corner (a vertex where the
+    ring turns by more than ``corner_deg``), or as far from the corners as the ring allows
+    (sampled every ``step`` mm).
+
+    A profile led in at a corner meets the corner's stock (the clearing cannot leave it
+    thinner than a crescent along the tool circle) at the end of a link still at speed; on
+    a straight stretch the lead-in meets the wall skin alone (the usual CAM practice: lead
+    in on a wall, not at a corner). Measured on PICKUP_CAVITY with links at the feed cap:
+    the link into the corner lead-in met 54.5 deg of stock (independent raster check)."""
+    pts = ring[:-1]
+    n = len(pts)
+    if n < 3:
+        return ring
+    seg = np.diff(ring, axis=0)
+    L = np.hypot(seg[:, 0], seg[:, 1])
+    cum = np.concatenate([[0.0], np.cumsum(L)])
+    total = float(cum[-1])
+    ang = np.arctan2(seg[:, 1], seg[:, 0])
+    turn = np.degrees(np.abs((ang - np.roll(ang, 1) + np.pi) % (2 * np.pi) - np.pi))  # at vertex i
+    corners = cum[:-1][turn > corner_deg]
+    ls = LineString(ring)
+    s = np.arange(0.0, total, step)
+    if len(corners):
+        d = np.abs(s[:, None] - corners[None, :])
+        d = np.minimum(d, total - d).min(axis=1)
+        s = s[d >= min(clear, float(d.max()) - 1e-9)]
+    cand = shapely.get_coordinates(shapely.line_interpolate_point(ls, s))
+    s0 = float(s[int(np.argmin(np.hypot(*(cand - pos).T)))])
+    q = np.asarray(ls.interpolate(s0).coords[0])[:2]
+    k = int(np.searchsorted(cum, s0, side="right"))  # first vertex beyond s0
+    body = np.vstack([ring[k:-1], ring[:k]]) if k < n else pts
+    out = np.vstack([q, body, q])
+    keep = np.concatenate([[True], np.hypot(*np.diff(out, axis=0).T) > 1e-9])
+    return out[keep]
+
+
 def _mic(poly: BaseGeometry, tol: float) -> tuple[np.ndarray, float]:
     ls = shapely.maximum_inscribed_circle(poly, tolerance=max(tol / 4, 1e-4))
     return np.asarray(ls.coords[0], dtype=float), float(ls.length)
@@ -282,6 +323,9 @@ class _Planner:
         shapely.prepare(self.Tc)
         dfin = r + m
         self.T_finish = self.poly.buffer(-dfin, quad_segs=_quad_segs(dfin, m / 2), join_style="round")
+        # centres whose tool cannot reach a wall skin (_SKIN_AE stepovers + a margin)
+        self.T_core = T.buffer(-(_SKIN_AE * p.stepover * self.D + 0.1 * self.D), quad_segs=4)
+        shapely.prepare(self.T_core)
         minx, miny, maxx, maxy = T.bounds
         pad = r + self.D
         area = (maxx - minx + 2 * pad) * (maxy - miny + 2 * pad)
@@ -410,12 +454,19 @@ class _Planner:
         self.pos = np.asarray(q, dtype=float)
 
     def _clear_path(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether a tool moving a -> b meets no material (planner raster, r - h/2)."""
-        h, r = self.h, self.r - 0.5 * self.h
-        i0 = max(0, int((min(a[0], b[0]) - r - self.x0) / h))
-        i1 = min(self.nx, int((max(a[0], b[0]) + r - self.x0) / h) + 2)
-        j0 = max(0, int((min(a[1], b[1]) - r - self.y0) / h))
-        j1 = min(self.ny, int((max(a[1], b[1]) + r - self.y0) / h) + 2)
+        """Whether a tool moving a -> b meets no material on the planner raster: no material
+        cell within ``r - h/2`` of the segment (a cell the tool already overlaps at ``a`` by
+        less than the raster's error is not stock it moves into), and none that the tool
+        comes nearer to than at ``a`` within ``r + _LINK_MARGIN_H * h`` (the raster puts the
+        stock's edge up to about half a cell off; a link at ``link_feed`` must not skim it:
+        a skim 0.1 mm deep is a 15 deg arc, at the feed cap over ten times the chip of the
+        cutting feed)."""
+        h = self.h
+        r_in, r_out = self.r - 0.5 * h, self.r + _LINK_MARGIN_H * h
+        i0 = max(0, int((min(a[0], b[0]) - r_out - self.x0) / h))
+        i1 = min(self.nx, int((max(a[0], b[0]) + r_out - self.x0) / h) + 2)
+        j0 = max(0, int((min(a[1], b[1]) - r_out - self.y0) / h))
+        j1 = min(self.ny, int((max(a[1], b[1]) + r_out - self.y0) / h) + 2)
         sub = self.material[j0:j1, i0:i1]
         if not sub.any():
             return True
@@ -425,7 +476,17 @@ class _Planner:
         d = b - a
         L2 = float(d @ d)
         t = np.clip((px * d[0] + py * d[1]) / L2, 0, 1) if L2 > 0 else np.zeros_like(px)
-        return bool(((px - t * d[0]) ** 2 + (py - t * d[1]) ** 2 > r * r).all())
+        ds2 = (px - t * d[0]) ** 2 + (py - t * d[1]) ** 2
+        if (ds2 <= r_in * r_in).any():
+            return False
+        da = np.sqrt(px * px + py * py)
+        if not ((ds2 < r_out * r_out) & (np.sqrt(ds2) < da - 0.25 * h)).any():
+            return True
+        # within the raster's error of the stock (a tangent approach, as onto a ring's
+        # gliding lead-in, reads so too): the swept area decides where it is exact, away
+        # from the walls (near them it may hold a skin the finishing profile takes)
+        seg = LineString([a, b]) if L2 > 0 else Point(a)
+        return bool(self.T_core.covers(seg) and self.Sc.covers(seg))
 
     def _remove_path(self, pts: np.ndarray) -> None:
         """Remove from the material raster every cell within r of the polyline ``pts``
@@ -452,6 +513,14 @@ class _Planner:
         w = ((cum[sel] - (total - Lb)) / max(Lb, 1e-9))[:, None]
         w = 0.5 - 0.5 * np.cos(np.pi * w)
         out = (1 - w) * nxy + w * tail
+        # the blend starts on the cleared outline, tangent to the stock; the link to it ends
+        # a cell inside (a link may not come within the raster's error of the stock)
+        v = nxy[0] - tail[0]
+        nv = float(np.hypot(*v))
+        if nv > 1e-9:
+            pre = nxy[0] + self.h * v / nv
+            if self.S.contains(Point(pre)):
+                out = np.vstack([pre, out])
         if not self.Tc.covers(LineString(out)):
             return None
         return out
@@ -1416,10 +1485,7 @@ class _Planner:
         rings = self._finish_rings()
         while rings:
             k = min(range(len(rings)), key=lambda t: float(np.hypot(*(rings[t] - self.pos).T).min()))
-            ring = rings.pop(k)
-            dd = np.hypot(*(ring - self.pos).T)
-            i = int(np.argmin(dd))
-            ring = np.vstack([ring[i:-1], ring[:i + 1]])
+            ring = _start_on_straight(rings.pop(k), self.pos, self.D)
             self._cut_piece(ring, spiral=False)
 
 
