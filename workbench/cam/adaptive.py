@@ -241,6 +241,58 @@ def _lines(g: BaseGeometry) -> list[np.ndarray]:
     return out
 
 
+def _directional_cells(E: np.ndarray, Mx: np.ndarray, My: np.ndarray, cos_db: float,
+                       db_deg: float, out: np.ndarray) -> None:
+    """Kernel of :meth:`_Planner._directional` (numba, compiled on first use by
+    :func:`_kernels`): per cell, the gradient of ``E`` (central differences inside, one-sided
+    at the edges, as ``numpy.gradient``), the angle ``delta`` between it and ``(Mx, My)``
+    and, past the dead band (``cos delta < cos_db``), ``min(2 E, E + delta - db_deg)``;
+    ``E`` elsewhere. Writes ``out``."""
+    ny, nx = E.shape
+    for j in range(ny):
+        for i in range(nx):
+            e = E[j, i]
+            out[j, i] = e
+            if nx < 2 or ny < 2:
+                continue
+            if i == 0:
+                gx = E[j, 1] - E[j, 0]
+            elif i == nx - 1:
+                gx = E[j, i] - E[j, i - 1]
+            else:
+                gx = 0.5 * (E[j, i + 1] - E[j, i - 1])
+            if j == 0:
+                gy = E[1, i] - E[0, i]
+            elif j == ny - 1:
+                gy = E[j, i] - E[j - 1, i]
+            else:
+                gy = 0.5 * (E[j + 1, i] - E[j - 1, i])
+            mx, my = Mx[j, i], My[j, i]
+            gn2 = gx * gx + gy * gy
+            mn2 = mx * mx + my * my
+            if gn2 <= 1e-12 or mn2 <= 1e-12:
+                continue
+            nrm = math.sqrt(gn2 * mn2)
+            dot = gx * mx + gy * my
+            if dot < cos_db * nrm:
+                c = min(1.0, max(-1.0, dot / nrm))
+                delta = math.degrees(math.acos(c))
+                out[j, i] = min(2.0 * e, e + (delta - db_deg))
+
+
+_KERNELS: dict[str, Any] = {}
+
+
+def _kernels() -> dict[str, Any]:
+    """The module's numba kernels, compiled (``njit(cache=True)``) on first use: numba is
+    imported then, not by ``import workbench``."""
+    if not _KERNELS:
+        from numba import njit
+
+        _KERNELS["directional"] = njit(cache=True)(_directional_cells)
+    return _KERNELS
+
+
 def _start_on_straight(ring: np.ndarray, pos: np.ndarray, clear: float,
                        corner_deg: float = 20.0, step: float = 0.5) -> np.ndarray:
     """Closed ring ``(n, 2)`` (first point = last) re-started at the point nearest ``pos``
@@ -383,6 +435,8 @@ class _Planner:
         np.add.at(Kc, (iy, ix), np.cos(phi))
         np.add.at(Ks, (iy, ix), np.sin(phi))
         self.Kc, self.Ks = Kc * (180.0 / n), Ks * (180.0 / n)
+        self._gpad = int(math.ceil(4.0 * _FIELD_SIGMA))  # gaussian support beyond the ring
+        self._spec_cache: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         self.level = self.target - _LEVEL_GUARD_DEG  # guard against raster and contour error
         self.boost = 0.0  # raised for one front to break into a zone that fronts cannot enter
 
@@ -417,25 +471,66 @@ class _Planner:
 
     def _field(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Over raster window ``box`` (j0, j1, i0, i1): half the material arc on the tool
-        circle centred at each cell, ``E`` (deg), and the first moments ``Mx, My`` of that
-        arc (same scale): correlations of the material raster with the ring kernels, by FFT
-        (one forward transform of the material, three products, three inverses)."""
+        circle centred at each cell, ``E`` (deg), smoothed over ``_FIELD_SIGMA`` cells away
+        from the walls and one cell near them (weight ``smooth_w``), and the first moments
+        ``Mx, My`` of that arc (same scale), smoothed over one cell: correlations of the
+        material raster with the ring kernels, each folded with its gaussian, by FFT (one
+        forward transform of the material, four products, four inverses). The kernels'
+        spectra are kept per transform shape (:meth:`_spectra`); shapes are rounded up to
+        a multiple of 32 cells so that consecutive fronts share them."""
         from scipy import fft as sfft
 
         j0, j1, i0, i1 = box
-        kr = self.K.shape[0] // 2
-        a0, a1 = max(0, j0 - kr), min(self.ny, j1 + kr)
-        b0, b1 = max(0, i0 - kr), min(self.nx, i1 + kr)
+        ext = self.K.shape[0] // 2 + self._gpad
+        a0, a1 = max(0, j0 - ext), min(self.ny, j1 + ext)
+        b0, b1 = max(0, i0 - ext), min(self.nx, i1 + ext)
         mat = self.material[a0:a1, b0:b1].astype(np.float32)
         H, W = mat.shape
-        shape = (sfft.next_fast_len(H + 2 * kr, real=True), sfft.next_fast_len(W + 2 * kr, real=True))
+        shape = (self._fft_len(H + 2 * ext), self._fft_len(W + 2 * ext))
         Fm = sfft.rfft2(mat, shape)
+        kr = self.K.shape[0] // 2
         out = []
-        for K in (self.K, self.Kc, self.Ks):
-            full = sfft.irfft2(Fm * sfft.rfft2(K[::-1, ::-1].astype(np.float32), shape), shape)
-            same = full[kr:kr + H, kr:kr + W]
-            out.append(same[j0 - a0: j1 - a0, i0 - b0: i1 - b0])
-        return out[0], out[1], out[2]
+        for F in self._spectra(shape):
+            full = sfft.irfft2(Fm * F, shape)
+            out.append(full[kr + j0 - a0: kr + j1 - a0, kr + i0 - b0: kr + i1 - b0])
+        E1, E2, Mx, My = out
+        E = E1 + self.smooth_w[j0:j1, i0:i1].astype(np.float32) * (E2 - E1)
+        return E, Mx, My
+
+    @staticmethod
+    def _fft_len(n: int) -> int:
+        from scipy import fft as sfft
+
+        return sfft.next_fast_len(-(-n // 32) * 32, real=True)
+
+    def _spectra(self, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+        """Spectra (``rfft2`` over ``shape``) of the ring kernels folded with gaussians: the
+        half-arc kernel at sigma 1 and ``_FIELD_SIGMA`` cells, the two moment kernels at
+        sigma 1. The gaussian's transfer function is ``exp(-2 pi^2 sigma^2 f^2)`` (f in
+        cycles per cell), the transform of the continuous gaussian (scipy.ndimage samples
+        it instead; the two differ by under 1e-3 of the peak for sigma >= 1). The last few
+        shapes are kept (a front's window changes shape every few fronts)."""
+        got = self._spec_cache.get(shape)
+        if got is not None:
+            return got
+        from scipy import fft as sfft
+
+        fy = sfft.fftfreq(shape[0]).astype(np.float32)[:, None]
+        fx = sfft.rfftfreq(shape[1]).astype(np.float32)[None, :]
+        f2 = fy * fy + fx * fx
+
+        def gauss(sig: float) -> np.ndarray:
+            return np.exp(-2.0 * math.pi ** 2 * sig * sig * f2).astype(np.float32)
+
+        g1 = gauss(1.0)
+        FK = sfft.rfft2(self.K[::-1, ::-1].astype(np.float32), shape)
+        got = (FK * g1, FK * gauss(_FIELD_SIGMA),
+               sfft.rfft2(self.Kc[::-1, ::-1].astype(np.float32), shape) * g1,
+               sfft.rfft2(self.Ks[::-1, ::-1].astype(np.float32), shape) * g1)
+        if len(self._spec_cache) >= 6:
+            self._spec_cache.pop(next(iter(self._spec_cache)))
+        self._spec_cache[shape] = got
+        return got
 
     def _directional(self, E: np.ndarray, Mx: np.ndarray, My: np.ndarray) -> np.ndarray:
         """Engagement of a tool moving along the level lines of ``E``: ``E`` (half the
@@ -445,22 +540,16 @@ class _Planner:
         (bounded by ``2E``), ``delta`` the angle between the field gradient (the normal) and
         the arc's centroid direction ``(Mx, My)``. Without it, fronts crossing a thin wedge
         of material toward a wall (where the material is ahead, not beside) were planned at
-        half their real engagement."""
-        gy, gx = np.gradient(E)
-        gn2 = gx * gx + gy * gy
-        mn2 = Mx * Mx + My * My
-        ok = (gn2 > 1e-12) & (mn2 > 1e-12)
-        dot = gx * Mx + gy * My
-        # dead band: raster noise in the two directions is some degrees; curved fronts
-        # (spirals, corners) have small true offsets. Only cells past it (cos delta below
-        # cos of the dead band) change, so the arc cosine is taken there alone
-        sel = ok & (dot < math.cos(math.radians(_DIRECTION_DEADBAND_DEG)) * np.sqrt(gn2 * mn2))
-        out = E.copy()
-        if sel.any():
-            cosd = np.clip(dot[sel] / np.sqrt(gn2[sel] * mn2[sel]), -1.0, 1.0)
-            delta = np.degrees(np.arccos(cosd))
-            e = E[sel]
-            out[sel] = np.minimum(2.0 * e, e + (delta - _DIRECTION_DEADBAND_DEG))
+        half their real engagement.
+
+        Input and output ``(ny, nx)`` arrays, degrees; a numba kernel
+        (:func:`_directional_cells`), one pass over the window."""
+        out = np.empty(E.shape, dtype=np.float64)
+        _kernels()["directional"](np.ascontiguousarray(E, dtype=np.float64),
+                                  np.ascontiguousarray(Mx, dtype=np.float64),
+                                  np.ascontiguousarray(My, dtype=np.float64),
+                                  math.cos(math.radians(_DIRECTION_DEADBAND_DEG)),
+                                  _DIRECTION_DEADBAND_DEG, out)
         return out
 
     # ------------------------------------------------------------ emitting
@@ -983,10 +1072,7 @@ class _Planner:
         # of ~h is immaterial), upsampled
         dist = ndimage.distance_transform_edt(~S[::2, ::2]) * (2 * h)
         dist = np.repeat(np.repeat(dist, 2, axis=0), 2, axis=1)[:S.shape[0], :S.shape[1]]
-        # smoothed over _FIELD_SIGMA cells away from the walls, one cell near them
-        E1 = ndimage.gaussian_filter(E, 1.0)
-        E = E1 + self.smooth_w[j0:j1, i0:i1] * (ndimage.gaussian_filter(E, _FIELD_SIGMA) - E1)
-        E = self._directional(E, ndimage.gaussian_filter(Mx, 1.0), ndimage.gaussian_filter(My, 1.0))
+        E = self._directional(E, Mx, My)
         cap = 0.95 * D - 2 * h
         lev = self.level + self.boost
         ok = (E <= lev) & (dist <= cap)
