@@ -6,7 +6,8 @@ Cases: the sample pocket (90 x 40 mm with a D12 island, D6 tool, stepover 0.2, o
 when ../shared/data is present, LesPaul_CAM_Closed.dxf PICKUP_CAVITY (two levels). Figures:
 - ``measure_engagement``: seconds (best of ``--repeat``) of each, ratio, max |difference| (deg).
 - ``remove_capsules``: the same calls of both on the same raster: the replay's (one per move,
-  cell D/100) and the planner's (recorded while planning, cell D/60); cells that differ.
+  cell D/100) and the planner's (recorded while planning, replayed on a D/60 raster, the
+  planner's finest cell); cells that differ.
 - the first call of the process (numba cache load, or compilation when no cache exists).
 
 Run: ``.venv/bin/python benchmarks/bench_replay.py [--repeat 3]``.
