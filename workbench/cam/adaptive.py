@@ -58,7 +58,9 @@ searches the step direction point by point, reached by moving whole fronts at on
    is cut directly, by *rest cuts* through it (``meta["rest_cuts"]``). No heuristic above
    may leave uncut stock.
 7. **Links.** From the end of one piece to the start of the next the tool stays down (kind
-   ``link``, at ``link_feed``) when the straight segment meets no material and lies in the
+   ``link``, at ``link_feed``) when the straight segment meets no material (on the planner
+   raster, keeping half a cell beyond ``r`` from stock it moves toward; within that margin
+   only where the swept area, away from the wall skin, proves it clear) and lies in the
    cleared area; else it links to a lead-in (a straight lead along the piece's first direction,
    or a circular arc lead-in tangent to it from the cleared side, so the tool turns onto the
    front instead of being pushed head-on into it) along the shortest path through cleared
@@ -80,7 +82,8 @@ searches the step direction point by point, reached by moving whole fronts at on
    longest straight chord inside ``T`` when no helix fits; a plunge as the last resort (with
    a warning).
 10. **Finishing profile.** With ``finish_pass`` the walls and islands are profiled at
-    ``r + m`` at the end of each level (climb).
+    ``r + m`` at the end of each level (climb), each ring led in on a straight stretch at
+    least ``D`` from its corners (:func:`_start_on_straight`).
 11. **Depths.** As ``workbench.cam.pocket.depth_levels``; the 2-D plan is repeated per level.
 12. **Arc fitting** (:func:`workbench.cam.arcfit.fit_arcs`, chord tolerance ``tolerance``).
 13. **Engagement report** (:func:`workbench.cam.replay.measure_engagement`), measured on the
