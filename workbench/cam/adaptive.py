@@ -643,7 +643,13 @@ class _Planner:
         (:meth:`_loop_return`): the pieces and returns make trochoidal loops."""
         assert self.pos is not None
         a = self.pos
-        if float(np.hypot(*(q - a))) < 1e-9:
+        gap = float(np.hypot(*(q - a)))
+        if gap < 1e-9:
+            return
+        if gap < self.tol:
+            # a step within the chord tolerance (the piece starts where the last one ended,
+            # up to rounding) is part of the cut, not a link at link_feed
+            self._add_line("cut", q)
             return
         if self._clear_path(a, q) and self.Sc.covers(LineString([a, q])):
             self._add_line("link", q)
