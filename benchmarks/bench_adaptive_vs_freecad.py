@@ -16,7 +16,9 @@ cutting feed 1200 mm/min, vertical (plunge/helix) feed 300 mm/min.
 
 * **Ours**: ``plan_adaptive`` with ``link_feed`` = the machine's feed cap
   (``MachineProfile.feed_cap``): a G1 keep-down link at the feed cap is our equivalent of
-  FreeCAD's G0 link at depth. ``cycle_ct_s`` re-times the same plan with radial chip thinning
+  FreeCAD's G0 link at depth; ``ramp_angle_deg`` = FreeCAD's HelixAngle (5 deg; our default
+  is 3), so both helices descend alike (ours runs at the cutting feed, FreeCAD's at the
+  vertical feed, as each program says). ``cycle_ct_s`` re-times the same plan with radial chip thinning
   applied to its ``engagement_deg`` column exactly as ``plan_adaptive(chip_thinning=True,
   max_feed=feed cap)`` does (cut moves only, factor ``1/sin(max(theta, theta_target))``,
   ``workbench.cam.chipthinning``), so the pocket is planned once.
@@ -283,7 +285,8 @@ def ours(poly: Polygon, machine: Any, timeout: float | None) -> tuple[Toolpath, 
     try:
         t0 = time.perf_counter()
         tp = plan_adaptive(poly, tool_d=D, stepover=SO, stepdown=-Z, depth=-Z, stock_top=TOP,
-                           feed=FEED, plunge_feed=VFEED, safe_z=SAFE, link_feed=machine.feed_cap)
+                           feed=FEED, plunge_feed=VFEED, safe_z=SAFE, link_feed=machine.feed_cap,
+                           ramp_angle_deg=HELIX_ANGLE_DEG)
         return tp, time.perf_counter() - t0
     except _Timeout:
         return f"timeout after {timeout:g} s"
