@@ -117,7 +117,7 @@ from ..toolpath import Toolpath, moves_frame
 from .arcfit import fit_arcs
 from .chipthinning import chip_thinning_factor_deg
 from .engagement import slowdown_for_engagement, straight_cut_engagement_deg
-from .pocket import depth_levels, region_polygon
+from .pocket import depth_levels, region_polygon, rotate_ring
 from .replay import measure_engagement, remove_capsules
 from .params import ENTRIES, check_cutting_params, finite
 
@@ -252,12 +252,13 @@ def _directional_cells(E: np.ndarray, Mx: np.ndarray, My: np.ndarray, cos_db: fl
     and, past the dead band (``cos delta < cos_db``), ``min(2 E, E + delta - db_deg)``;
     ``E`` elsewhere. Writes ``out``."""
     ny, nx = E.shape
+    if nx < 2 or ny < 2:
+        out[:, :] = E
+        return
     for j in range(ny):
         for i in range(nx):
             e = E[j, i]
             out[j, i] = e
-            if nx < 2 or ny < 2:
-                continue
             if i == 0:
                 gx = E[j, 1] - E[j, 0]
             elif i == nx - 1:
@@ -308,9 +309,7 @@ def _start_on_straight(ring: np.ndarray, pos: np.ndarray, clear: float,
     a straight stretch the lead-in meets the wall skin alone (the usual CAM practice: lead
     in on a wall, not at a corner). Measured on PICKUP_CAVITY with links at the feed cap:
     the link into the corner lead-in met 54.5 deg of stock (independent raster check)."""
-    pts = ring[:-1]
-    n = len(pts)
-    if n < 3:
+    if len(ring) < 4:
         return ring
     seg = np.diff(ring, axis=0)
     L = np.hypot(seg[:, 0], seg[:, 1])
@@ -326,13 +325,7 @@ def _start_on_straight(ring: np.ndarray, pos: np.ndarray, clear: float,
         d = np.minimum(d, total - d).min(axis=1)
         s = s[d >= min(clear, float(d.max()) - 1e-9)]
     cand = shapely.get_coordinates(shapely.line_interpolate_point(ls, s))
-    s0 = float(s[int(np.argmin(np.hypot(*(cand - pos).T)))])
-    q = np.asarray(ls.interpolate(s0).coords[0])[:2]
-    k = int(np.searchsorted(cum, s0, side="right"))  # first vertex beyond s0
-    body = np.vstack([ring[k:-1], ring[:k]]) if k < n else pts
-    out = np.vstack([q, body, q])
-    keep = np.concatenate([[True], np.hypot(*np.diff(out, axis=0).T) > 1e-9])
-    return out[keep]
+    return rotate_ring(ring, cand[int(np.argmin(np.hypot(*(cand - pos).T)))])
 
 
 def _mic(poly: BaseGeometry, tol: float) -> tuple[np.ndarray, float]:
@@ -484,14 +477,14 @@ class _Planner:
         from scipy import fft as sfft
 
         j0, j1, i0, i1 = box
-        ext = self.K.shape[0] // 2 + self._gpad
+        kr = self.K.shape[0] // 2
+        ext = kr + self._gpad
         a0, a1 = max(0, j0 - ext), min(self.ny, j1 + ext)
         b0, b1 = max(0, i0 - ext), min(self.nx, i1 + ext)
         mat = self.material[a0:a1, b0:b1].astype(np.float32)
         H, W = mat.shape
         shape = (self._fft_len(H + 2 * ext), self._fft_len(W + 2 * ext))
         Fm = sfft.rfft2(mat, shape)
-        kr = self.K.shape[0] // 2
         out = []
         for F in self._spectra(shape):
             full = sfft.irfft2(Fm * F, shape)
@@ -548,9 +541,8 @@ class _Planner:
         Input and output ``(ny, nx)`` arrays, degrees; a numba kernel
         (:func:`_directional_cells`), one pass over the window."""
         out = np.empty(E.shape, dtype=np.float64)
-        _kernels()["directional"](np.ascontiguousarray(E, dtype=np.float64),
-                                  np.ascontiguousarray(Mx, dtype=np.float64),
-                                  np.ascontiguousarray(My, dtype=np.float64),
+        _kernels()["directional"](np.ascontiguousarray(E), np.ascontiguousarray(Mx),
+                                  np.ascontiguousarray(My),
                                   math.cos(math.radians(_DIRECTION_DEADBAND_DEG)),
                                   _DIRECTION_DEADBAND_DEG, out)
         return out

@@ -224,6 +224,27 @@ def _ring_coords(ring: Any, climb: bool) -> np.ndarray:
     return xy
 
 
+def rotate_ring(ring: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The closed ring ``(n, 2)`` (first point = last) re-started at its point nearest ``q``
+    (inserted as a vertex; consecutive duplicates dropped)."""
+    a = ring[:-1]
+    b = ring[1:]
+    ab = b - a
+    L2 = np.einsum("ij,ij->i", ab, ab)
+    t = np.clip(np.einsum("ij,ij->i", q[None, :] - a, ab) / np.where(L2 > 0, L2, 1.0), 0, 1)
+    proj = a + t[:, None] * ab
+    d = np.hypot(*(proj - q[None, :]).T)
+    k = int(np.argmin(d))
+    pt = proj[k]
+    body = np.vstack([[pt], ring[k + 1:-1], ring[: k + 1], [pt]])
+    keep = np.ones(len(body), dtype=bool)
+    keep[1:] = np.hypot(*np.diff(body, axis=0).T) > 1e-9
+    body = body[keep]
+    if np.hypot(*(body[-1] - pt)) > 1e-9:
+        body = np.vstack([body, pt])
+    return body
+
+
 def _mic(poly: BaseGeometry, tol: float) -> tuple[np.ndarray, float]:
     """Centre and radius of the largest inscribed circle of a polygon."""
     ls = shapely.maximum_inscribed_circle(poly, tolerance=max(tol / 4, 1e-4))
@@ -517,33 +538,13 @@ class _Planner2D:
         else:
             self._entry(q, ring, node, leaf=False)
 
-    @staticmethod
-    def _rotate(ring: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """The closed ring re-started at its point nearest q (inserted as a vertex)."""
-        a = ring[:-1]
-        b = ring[1:]
-        ab = b - a
-        L2 = np.einsum("ij,ij->i", ab, ab)
-        t = np.clip(np.einsum("ij,ij->i", q[None, :] - a, ab) / np.where(L2 > 0, L2, 1.0), 0, 1)
-        proj = a + t[:, None] * ab
-        d = np.hypot(*(proj - q[None, :]).T)
-        k = int(np.argmin(d))
-        pt = proj[k]
-        body = np.vstack([[pt], ring[k + 1:-1], ring[: k + 1], [pt]])
-        keep = np.ones(len(body), dtype=bool)
-        keep[1:] = np.hypot(*np.diff(body, axis=0).T) > 1e-9
-        body = body[keep]
-        if np.hypot(*(body[-1] - pt)) > 1e-9:
-            body = np.vstack([body, pt])
-        return body
-
     def _cut_ring(self, node: _Node, ring: np.ndarray, entry: bool) -> None:
         if entry or self.pos is None:
             c, _ = _mic(node.poly, self.tol)
-            rr = self._rotate(ring, c)
+            rr = rotate_ring(ring, c)
             self._entry(rr[0], rr, node, leaf=True)
         else:
-            rr = self._rotate(ring, self.pos)
+            rr = rotate_ring(ring, self.pos)
             kind = self._straight_ok(self.pos, rr[0], step=True)
             if kind is not None:
                 self._line(kind, rr[0])
@@ -551,7 +552,7 @@ class _Planner2D:
                 moved = self.prev_ring is not None and self._via_prev_ring(ring)
                 kind = None
                 if moved:
-                    rr = self._rotate(ring, self.pos)
+                    rr = rotate_ring(ring, self.pos)
                     kind = self._straight_ok(self.pos, rr[0], step=True)
                 if kind is not None:
                     self._line(kind, rr[0])
@@ -566,7 +567,7 @@ class _Planner2D:
         pr = self.prev_ring
         pa, _pb = nearest_points(LineString(pr), LineString(ring))
         tgt = np.asarray(pa.coords[0])
-        q = self._rotate(ring, tgt)[0]
+        q = rotate_ring(ring, tgt)[0]
         if self._straight_ok(tgt, q, step=True) is None:
             return False
         # forward route from pos: pr[0] -> ... -> tgt
