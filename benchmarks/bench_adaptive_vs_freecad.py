@@ -41,6 +41,8 @@ G0 moves at depth are replayed as feeds there, they sweep material like any move
 spindle; both planners mean to climb); ``eng_max`` over every move at the level, ``eng_p95``/``eng_p99`` length-weighted over cut
 moves, ``eng_max_ex`` over cut moves outside entries (excluding ramp/plunge moves and the first
 1.5 D of cutting after each entry); ``uncut_mm2`` (``workbench.cam.checks.uncut_area``);
+the pocket's corner bound (``workbench.cam.engagement.corner_contact_bound``: the contact its
+sharpest corner forces on every path that clears it to the tool radius);
 ``cycle_s`` by ``workbench.machine.plan_motion`` on the same machine.
 
 The summary is printed as markdown and written to ``REPORTS_DIR/bench/adaptive_vs_freecad.md``.
@@ -76,7 +78,7 @@ from _raster_engagement import EngagementResult, raster_engagement  # noqa: E402
 from workbench.cam.adaptive import plan_adaptive  # noqa: E402
 from workbench.cam.checks import tool_centre_paths, uncut_area  # noqa: E402
 from workbench.cam.chipthinning import chip_thinning_factor_deg  # noqa: E402
-from workbench.cam.engagement import straight_cut_engagement_deg  # noqa: E402
+from workbench.cam.engagement import corner_contact_bound, straight_cut_engagement_deg  # noqa: E402
 from workbench.errors import InputError  # noqa: E402
 from workbench.geometry import read_regions  # noqa: E402
 from workbench.machine import load_machine, plan_motion  # noqa: E402
@@ -447,11 +449,15 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
              f"max (all): every move at the level, entries included (the raster does not replay the "
              f"descent, so a helix's flat turn meets full material); outside entries: cut moves, "
              f"without the first {ENTRY_SKIP:.0f} mm of cutting after each entry. CT: radial chip "
-             f"thinning (FreeCAD has none: its CT = nominal).", "",
+             f"thinning (FreeCAD has none: its CT = nominal). Corner bound: the engagement the pocket's "
+             f"sharpest corner forces on any path that leaves no stock beyond the tool-radius corners "
+             f"(workbench.cam.engagement.corner_contact_bound; exact contact, which the raster can read "
+             f"a little under); where it exceeds target+15 that goal and no uncut stock exclude each "
+             f"other.", "",
              "| pocket | area mm² | compute s | link mm | cycle s | cycle CT s | p95 ° | max ° (all) | "
              "max ° outside entries | uncut mm² | link ratio | cycle ratio | cycle CT ratio | "
-             "compute ratio plan (total) | p95 ours / FC | max-ex ours / FC |",
-             "|" + "---|" * 16]
+             "compute ratio plan (total) | p95 ours / FC | max-ex ours / FC | corner bound ° |",
+             "|" + "---|" * 17]
     tot = {"o_link": 0.0, "f_link": 0.0, "o_cyc": 0.0, "o_cct": 0.0, "f_cyc": 0.0, "o_plan": 0.0,
            "o_comp": 0.0, "f_comp": 0.0}
     complete = True
@@ -479,7 +485,7 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
         lines.append(f"| {name} | {pk.poly.area:.0f} | {comp} | {_pair(o, f, 'link_mm', 0)} | "
                      f"{_pair(o, f, 'cycle_s')} | {_pair(o, f, 'cycle_ct_s')} | {_pair(o, f, 'eng_p95')} | "
                      f"{_pair(o, f, 'eng_max')} | {_pair(o, f, 'eng_max_ex')} | {_pair(o, f, 'uncut_mm2', 2)} | "
-                     + " | ".join(ratios) + " |")
+                     + " | ".join(ratios) + f" | {_f(corner_contact_bound(pk.poly, D).contact_deg)} |")
     if tot["f_cyc"] > 0:
         lines.append(
             f"| **total{'' if complete else ' (pockets with both)'}**, x-weighted | | "
@@ -488,7 +494,7 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
             f"{tot['o_cct']:.1f} / {tot['f_cyc']:.1f} | | | | | "
             f"{_goal(_ratio(tot['o_link'], tot['f_link']), 0.5)} | {_goal(_ratio(tot['o_cyc'], tot['f_cyc']), 0.85)} | "
             f"{_goal(_ratio(tot['o_cct'], tot['f_cyc']), 0.85)} | "
-            f"{_goal(_ratio(tot['o_plan'], tot['f_comp']), 2.0)} ({_f(_ratio(tot['o_comp'], tot['f_comp']), 2)}) | | |")
+            f"{_goal(_ratio(tot['o_plan'], tot['f_comp']), 2.0)} ({_f(_ratio(tot['o_comp'], tot['f_comp']), 2)}) | | | |")
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

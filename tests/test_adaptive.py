@@ -39,6 +39,9 @@ def test_no_gouge_and_depths(tp_island):
     assert gouge_check(tp_island, POLY, 6.0).ok
     assert depths_reached(tp_island, depth_levels(0.0, 2.0, 5.0)).ok
     assert tp_island.meta["entries"]["helix"] >= 1
+    # the box's square corners force 90 deg on whatever path clears them (the island's offset
+    # is round and forces nothing)
+    assert tp_island.meta["corner_contact_deg"] == pytest.approx(90.0)
     assert tp_island.moves["kind"].isin(["cut", "link", "ramp", "plunge", "rapid"]).all()
 
 

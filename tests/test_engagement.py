@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 from shapely import affinity
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
-from workbench.cam.engagement import (MaterialGrid, engagement_angle, slowdown_for_engagement,
-                                      straight_cut_engagement_deg)
+from workbench.cam.engagement import (MaterialGrid, corner_contact_bound, engagement_angle,
+                                      slowdown_for_engagement, straight_cut_engagement_deg)
 from workbench.errors import InputError
 
 D = 6.0
@@ -118,3 +118,50 @@ def test_slowdown_rule() -> None:
     assert f[2] == pytest.approx(0.5)
     assert f[3] == pytest.approx(0.3)  # 53.13/180 = 0.295 -> floor
     assert f[4] == 1.0
+
+
+# ---------------------------------------------------------------- corner_contact_bound
+
+def test_corner_bound_square_corners_force_90_deg() -> None:
+    b = corner_contact_bound(box(0, 0, 40, 30), 6.0)
+    assert b.contact_deg == pytest.approx(90.0, abs=1e-9)
+    assert b.corners == 4
+    assert b.at in [(3.0, 3.0), (37.0, 3.0), (37.0, 27.0), (3.0, 27.0)]
+
+
+def test_corner_bound_follows_the_corner_angle() -> None:
+    # equilateral triangle: the tool-centre area is a triangle turning 120 deg at each corner
+    tri = Polygon([(0, 0), (40, 0), (20, 40 * math.sin(math.radians(60)))])
+    b = corner_contact_bound(tri, 6.0)
+    assert b.contact_deg == pytest.approx(120.0, abs=1e-3) and b.corners == 3
+
+
+def test_corner_bound_rounded_corners_and_islands_force_nothing() -> None:
+    # inside corners of radius >= D/2 leave the tool-centre area round: no forced contact
+    rounded = box(0, 0, 40, 30).buffer(-4.0).buffer(4.0, quad_segs=32)
+    assert corner_contact_bound(rounded, 6.0).contact_deg == 0.0
+    # a square island's offset is round; the count is the outer wall's four corners
+    b = corner_contact_bound(box(0, 0, 40, 30).difference(box(15, 10, 25, 20)), 6.0)
+    assert b.contact_deg == pytest.approx(90.0) and b.corners == 4
+
+
+def test_corner_bound_is_met_by_the_move_into_the_corner() -> None:
+    # every tool centre of the area but those within 0.05 mm of the corner has cut: the
+    # move into the corner, from either wall or along the bisector, still meets 90 deg
+    pocket = box(0, 0, 40, 30)
+    T = pocket.buffer(-3.0, join_style="mitre")
+    cleared = T.difference(Point(3, 3).buffer(0.05)).buffer(3.0, quad_segs=64)
+    remaining = pocket.difference(cleared)
+    for d in [(0, -1), (-1, 0), (-1, -1)]:
+        # at least the bound; a little more from the 0.05 mm the walls keep beside the corner
+        assert 90.0 - 0.1 <= engagement_angle((3, 3), d, 3.0, remaining) <= 92.0
+    assert corner_contact_bound(pocket, 6.0).contact_deg == pytest.approx(90.0)
+
+
+def test_corner_bound_rejects_bad_input() -> None:
+    with pytest.raises(InputError, match="does not fit"):
+        corner_contact_bound(box(0, 0, 5, 5), 6.0)
+    with pytest.raises(InputError, match="positive"):
+        corner_contact_bound(box(0, 0, 40, 30), 0.0)
+    with pytest.raises(InputError, match="polygon"):
+        corner_contact_bound(Point(0, 0), 6.0)

@@ -116,7 +116,7 @@ from ..errors import InputError, PlanningError
 from ..toolpath import Toolpath, moves_frame
 from .arcfit import fit_arcs
 from .chipthinning import chip_thinning_factor_deg
-from .engagement import slowdown_for_engagement, straight_cut_engagement_deg
+from .engagement import corner_contact_bound, slowdown_for_engagement, straight_cut_engagement_deg
 from .pocket import depth_levels, region_polygon, rotate_ring
 from .replay import measure_engagement, remove_capsules
 from .params import ENTRIES, check_cutting_params, finite
@@ -1716,6 +1716,8 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
     Returns:
         Toolpath (moves-table contract plus a bool ``slot`` column); ``meta`` holds
         ``strategy="adaptive"``, ``params``, ``tool``, ``levels``, ``engagement_target_deg``,
+        ``corner_contact_deg`` (the engagement the region's sharp corners force on any path
+        that clears them, :func:`workbench.cam.engagement.corner_contact_bound`; 0 if none),
         ``entries``, ``moves_before_arcfit``, ``moves_after_arcfit``, ``trochoid_pieces``,
         ``slots``, ``warnings``, ``planning_s`` (total) and ``timing_s`` (``plan``,
         ``arcfit``, ``engagement_report``, seconds).
@@ -1765,6 +1767,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         "tool": {"type": "flat end mill", "diameter_mm": float(tool_d)},
         "levels": [float(z) for z in zs],
         "engagement_target_deg": float(target),
+        "corner_contact_deg": corner_contact_bound(poly, p.tool_d).contact_deg,
         "engagement_plan_level_deg": float(pl.level),
         "wall_margin_mm": float(pl.margin),
         "entries": {k: int(pl.counts[k]) for k in ("helix", "ramp", "plunge", "drop")},

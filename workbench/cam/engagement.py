@@ -23,6 +23,9 @@ Both only look at the half of the tool circle *ahead* of the motion (the half-pl
 ``(p - center) . direction >= 0``): the trailing half of a moving tool only rubs the surface it
 has just cut.
 
+:func:`corner_contact_bound` gives the engagement a pocket's sharp corners force on any path that
+clears them to the tool radius.
+
 :func:`slowdown_for_engagement` turns an engagement into the advisory feed factor of the moves
 table (``slowdown`` column).
 """
@@ -30,6 +33,7 @@ table (``slowdown`` column).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -40,6 +44,8 @@ from ..errors import InputError
 
 __all__ = [
     "straight_cut_engagement_deg",
+    "corner_contact_bound",
+    "CornerBound",
     "engagement_angle",
     "slowdown_for_engagement",
     "MaterialGrid",
@@ -70,6 +76,82 @@ def straight_cut_engagement_deg(ae: float, tool_d: float) -> float:
         raise InputError(f"radial depth ae must be >= 0 mm, got {ae!r}")
     c = max(-1.0, 1.0 - 2.0 * ae / tool_d)
     return math.degrees(math.acos(c))
+
+
+@dataclass(frozen=True)
+class CornerBound:
+    """Result of :func:`corner_contact_bound`.
+
+    Attributes:
+        contact_deg: the largest contact arc a sharp corner of the tool-centre area forces,
+            degrees in [0, 180); 0 when the area has no corner sharper than its offset arcs.
+        at: (x, y) of the tool centre at that corner, mm; None with no such corner.
+        corners: number of corners forcing more than ``min_deg``.
+    """
+    contact_deg: float
+    at: tuple[float, float] | None
+    corners: int
+
+
+def corner_contact_bound(region: BaseGeometry, tool_d: float, *, min_deg: float = 10.0,
+                         quad_segs: int = 16) -> CornerBound:
+    """The engagement a pocket's sharp corners force on any path that clears them to the tool
+    radius: a lower bound on the largest engagement of every such toolpath.
+
+    Geometry: the tool centre is confined to ``T = region.buffer(-D/2)``. At a vertex of ``T``
+    where its boundary turns by ``tau`` towards the inside (a convex corner; an inside corner
+    of the pocket with a radius under ``D/2`` gives one with ``tau`` = the corner's exterior
+    angle, 90 deg for a square corner), the tool touches both walls, at two points ``tau``
+    apart on its circle. The arc between them is reached by no other tool centre in ``T``
+    (every other centre lies farther from each of its points than ``D/2``), so it holds stock
+    until the tool stands in the corner, and the move that brings it there has all of it on its
+    front half, whatever its direction (every direction into the corner from ``T`` has that arc
+    ahead). Its engagement is at least ``tau``: leaving no stock beyond the tool-radius corners
+    and keeping every engagement under ``tau`` exclude each other. (A planner can keep under
+    ``tau`` only by not entering the corner: FreeCAD's Adaptive2d leaves such corners uncut.)
+    The bound is on the exact contact arc; a raster measure can read a little less, where the
+    stock near the two tangent points is thinner than its cell.
+
+    Args:
+        region: the pocket (shapely Polygon or MultiPolygon, islands as holes), mm.
+        tool_d: tool diameter D, mm, > 0.
+        min_deg: corners turning by less are not counted (the offset arcs of ``buffer`` turn
+            by ``90 / quad_segs`` deg per vertex; a polyline's flat vertices by less).
+        quad_segs: segments per quarter circle of the offset arcs.
+
+    Returns:
+        :class:`CornerBound` (the sharpest corner; ``contact_deg`` 0 when none).
+
+    Raises:
+        InputError: a region that is not a polygon, ``tool_d <= 0``, or no room for the tool.
+    """
+    if not (math.isfinite(tool_d) and tool_d > 0):
+        raise InputError(f"tool diameter must be a positive number of mm, got {tool_d!r}")
+    if region.geom_type not in ("Polygon", "MultiPolygon") or region.is_empty:
+        raise InputError(f"corner_contact_bound needs a polygon region, got {region.geom_type}")
+    T = shapely.simplify(region.buffer(-tool_d / 2.0, quad_segs=quad_segs), 1e-4)
+    if T.is_empty:
+        raise InputError(f"a {tool_d:g} mm tool does not fit in the region")
+    best, at, n = 0.0, None, 0
+    for poly in getattr(T, "geoms", [T]):
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        poly = shapely.geometry.polygon.orient(poly, 1.0)  # inside on the left of every ring
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)[:-1, :2]
+            if len(xy) < 3:
+                continue
+            d_in = xy - np.roll(xy, 1, axis=0)      # edge arriving at each vertex
+            d_out = np.roll(xy, -1, axis=0) - xy    # edge leaving it
+            turn = np.degrees(np.arctan2(d_in[:, 0] * d_out[:, 1] - d_in[:, 1] * d_out[:, 0],
+                                         (d_in * d_out).sum(axis=1)))
+            sharp = turn > min_deg
+            n += int(sharp.sum())
+            if sharp.any():
+                k = int(np.argmax(turn))
+                if turn[k] > best:
+                    best, at = float(turn[k]), (float(xy[k, 0]), float(xy[k, 1]))
+    return CornerBound(contact_deg=best, at=at, corners=n)
 
 
 def _unit(direction: Sequence[float]) -> tuple[float, float]:
