@@ -132,6 +132,19 @@ def test_pocket_command_writes_the_artefacts(tmp_path: Path) -> None:
     assert s["machine"] == "GRBL_3018_Default"
     assert set(s["time_by_limit_s"]) <= {"feed_cap", "accel", "jerk", "none"}
     assert sum(s["time_by_limit_s"].values()) == pytest.approx(s["cycle_time_s"], rel=1e-9)
+    assert s["corner_contact_deg"] == 0.0 and s["regions"][0]["corner_contact_deg"] == 0.0
+
+
+def test_corner_contact_of_the_sample() -> None:
+    # NECK_POCKET of the sample is square at its open end ((-28, 461), (28, 461)) and meets its
+    # heel curve at 71.6 deg; CONTROL_CAVITY's corners are rounded wider than the 6 mm tool
+    neck, control = (read_regions(str(lab.SAMPLE_DXF), layers=[name]) for name in ("NECK_POCKET", "CONTROL_CAVITY"))
+    job = lab.PocketJob(tool_d=6.0)
+    assert lab.corner_contact_deg(neck, job) == pytest.approx(90.0)
+    assert lab.corner_contact_deg(control, job) == 0.0
+    assert lab.corner_contact_deg(neck + control, job) == pytest.approx(90.0)
+    # a tool wider than the neck pocket fits nowhere: no corner to enter
+    assert lab.corner_contact_deg(neck, lab.PocketJob(tool_d=60.0)) == 0.0
 
 
 def test_help_is_followable() -> None:

@@ -245,8 +245,10 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
     Keys: job, source, tool, params, machine, cycle_time_s, time_by_limit_s, count_by_limit,
     path_length_mm (by kind), moves (count), cleared_area_mm2, pocket_area_mm2,
     reachable_area_mm2, uncut_area_mm2, max_engagement_deg, p95_engagement_deg (over cutting
-    moves), target_engagement_deg (a straight cut at the stepover), overload_length_share (share
-    of the cutting length above target + 5 degrees), regions[].
+    moves), target_engagement_deg (a straight cut at the stepover), corner_contact_deg (the
+    engagement the sharpest inside corner forces on any path that clears it to the tool radius:
+    :func:`corner_contact_deg`), overload_length_share (share of the cutting length above
+    target + 5 degrees), regions[] (each with its own corner_contact_deg).
     The areas are measured at the final depth by ``workbench.cam.checks.uncut_area``:
     reachable = the region opened by the tool radius, cleared = the part of it the tool swept,
     uncut = reachable minus cleared, without slivers narrower than 0.04 mm (chord error of the
@@ -269,6 +271,7 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
             "reachable_area_mm2": cov.opened_area, "cleared_area_mm2": cov.swept_area,
             "uncut_area_mm2": cov.significant_area, "uncut_sliver_area_mm2": cov.uncut_area - cov.significant_area,
             "unreachable_area_mm2": float(_poly(reg).area) - cov.opened_area,
+            "corner_contact_deg": _corner_contact(reg, job.tool_d),
             "moves": int(len(tp.moves)), "warnings": list(tp.meta.get("warnings", [])),
         })
     s = plan.summary
@@ -292,6 +295,7 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
         "max_engagement_deg": float(eng.max()) if eng.size else None,
         "p95_engagement_deg": float(np.percentile(eng, 95)) if eng.size else None,
         "target_engagement_deg": target,
+        "corner_contact_deg": max((r["corner_contact_deg"] for r in reg_rows), default=0.0),
         "overload_length_share": overload,
         "regions": reg_rows,
         "unreachable_area_mm2": float(sum(r["unreachable_area_mm2"] for r in reg_rows)),
@@ -301,6 +305,24 @@ def summarize(job: PocketJob, regions: Sequence[Any], toolpaths: Sequence[Toolpa
 
 def _poly(reg: Any) -> Any:
     return getattr(reg, "polygon", reg)
+
+
+def _corner_contact(reg: Any, tool_d: float) -> float:
+    from .cam.engagement import corner_contact_bound
+
+    try:
+        return corner_contact_bound(_poly(reg), tool_d).contact_deg
+    except InputError:  # the tool fits nowhere in it: no path, no corner to enter
+        return 0.0
+
+
+def corner_contact_deg(regions: Sequence[Any], job: PocketJob) -> float:
+    """The engagement the sharpest inside corner of ``regions`` forces on any toolpath that
+    clears it to the tool radius, degrees (0 when every corner is rounder than the tool):
+    the largest of :func:`workbench.cam.engagement.corner_contact_bound` over the regions. A
+    square corner gives 90 deg, above any target engagement under 90: such spikes in the
+    engagement plot are the corners', not the strategy's."""
+    return max((_corner_contact(r, job.tool_d) for r in regions), default=0.0)
 
 
 def _regions_in_order(regions: Sequence[Any], toolpaths: Sequence[Toolpath]) -> list[Any]:
@@ -544,6 +566,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
         print(f"  engagement        max {s['max_engagement_deg']:.1f} deg, p95 {s['p95_engagement_deg']:.1f} deg of moves; "
               f"{100 * s['overload_length_share']:.1f} % of the cutting length above target "
               f"{s['target_engagement_deg']:.1f} + 5 deg")
+        if s.get("corner_contact_deg", 0.0) > s["target_engagement_deg"]:
+            print(f"  corners           the sharpest inside corner forces {s['corner_contact_deg']:.1f} deg "
+                  f"on any path that clears it to the tool radius")
     print(f"report: {out}")
 
 
@@ -595,6 +620,8 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
                  ("p95 engagement (moves)", f"{summary['p95_engagement_deg']:.1f} deg"),
                  ("cutting length above target + 5 deg",
                   f"{100 * summary['overload_length_share']:.1f} % (target {summary['target_engagement_deg']:.1f} deg)")]
+        if "corner_contact_deg" in summary:
+            rows += [("engagement the sharpest corner forces", f"{summary['corner_contact_deg']:.1f} deg")]
     if "overrides" in summary:
         o = summary["overrides"]
         rows += [("cycle time before overrides", f"{o['cycle_time_before_s']:.1f} s"),

@@ -109,9 +109,12 @@ def plot_toolpath(tp: Toolpath, ax: Any = None, color_by: str = "engagement_deg"
     return ax
 
 
-def plot_engagement(moves: Any, target_deg: float | None = None, ax: Any = None) -> Any:
+def plot_engagement(moves: Any, target_deg: float | None = None, ax: Any = None,
+                    corner_deg: float | None = None) -> Any:
     """Radial engagement of each cutting move along the path (degrees against cumulative
-    cutting length, mm), with the target engagement as a line when given."""
+    cutting length, mm), with the target engagement as a line when given, and ``corner_deg``
+    (the engagement the pocket's sharpest corner forces on any path,
+    ``workbench.lab.corner_contact_deg``) as a dotted line when given and above 0."""
     ax = _ax(ax, figsize=(10, 3))
     cut = moves["kind"].to_numpy() == "cut"
     s = np.cumsum(np.where(cut, moves["len_mm"].to_numpy(dtype=float), 0.0))[cut]
@@ -119,6 +122,10 @@ def plot_engagement(moves: Any, target_deg: float | None = None, ax: Any = None)
     ax.plot(s, e, lw=0.7)
     if target_deg is not None:
         ax.axhline(target_deg, color="crimson", ls="--", lw=0.8, label=f"target {target_deg:.1f} deg")
+    if corner_deg:
+        ax.axhline(corner_deg, color="0.4", ls=":", lw=0.8,
+                   label=f"forced by the sharpest corner {corner_deg:.1f} deg")
+    if target_deg is not None or corner_deg:
         ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("cutting length (mm)")
     ax.set_ylabel("engagement (deg)")
