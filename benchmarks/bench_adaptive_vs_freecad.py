@@ -313,16 +313,16 @@ def chip_thinned(tp: Toolpath, max_feed: float) -> Toolpath:
 
 # --------------------------------------------------------------------------- figures
 
-def _sample_moves(tp: Toolpath, z: float, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Move row and distance along the move (mm) of every sample raster_engagement takes, in
-    its order (same level test, same arc discretisation, same ``ceil(L/step)`` samples per
-    segment, samples at the segment ends t = 1/n .. 1)."""
+def _sample_moves(tp: Toolpath, z: float, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move row, distance along the move (mm) and tool-centre (x, y) (mm, ``(n, 2)``) of every
+    sample raster_engagement takes, in its order (same level test, same arc discretisation,
+    same ``ceil(L/step)`` samples per segment, samples at the segment ends t = 1/n .. 1)."""
     mv = tp.moves
     st = tp.starts()
     en = mv[["x", "y", "z"]].to_numpy(float)
     at = (np.abs(st[:, 2] - z) < 1e-6) & (np.abs(en[:, 2] - z) < 1e-6) & (mv["code"] != "G0").to_numpy()
     rows = np.flatnonzero(at)
-    ids, pos = [], []
+    ids, pos, xy = [], [], []
     for k, pth in zip(rows, tool_centre_paths(tp, rows=list(rows), max_sagitta=0.002)):
         s0 = 0.0
         for a, b in zip(pth[:-1, :2], pth[1:, :2]):
@@ -330,12 +330,14 @@ def _sample_moves(tp: Toolpath, z: float, step: float) -> tuple[np.ndarray, np.n
             if L < 1e-9:
                 continue
             n = max(1, int(math.ceil(L / step)))
+            t = np.arange(1, n + 1) / n
             ids.append(np.full(n, k))
-            pos.append(s0 + L * np.arange(1, n + 1) / n)
+            pos.append(s0 + L * t)
+            xy.append(a + t[:, None] * (b - a))
             s0 += L
     if not ids:
-        return np.zeros(0, int), np.zeros(0)
-    return np.concatenate(ids), np.concatenate(pos)
+        return np.zeros(0, int), np.zeros(0), np.zeros((0, 2))
+    return np.concatenate(ids), np.concatenate(pos), np.concatenate(xy)
 
 
 def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
@@ -347,13 +349,38 @@ def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[o][min(len(o) - 1, int(np.searchsorted(c, q * c[-1])))])
 
 
-def engagement_figures(tp: Toolpath, res: EngagementResult, step: float) -> dict[str, float]:
+def _sharp_corners(poly: Polygon) -> np.ndarray:
+    """Tool-centre (x, y) of every corner of ``poly`` that forces more than 10 deg of contact
+    (the vertices corner_contact_bound counts), ``(n, 2)``."""
+    T = shapely.simplify(poly.buffer(-D / 2.0, quad_segs=16), 1e-4)
+    out = []
+    for pg in getattr(T, "geoms", [T]):
+        if pg.geom_type != "Polygon" or pg.is_empty:
+            continue
+        pg = shapely.geometry.polygon.orient(pg, 1.0)
+        for ring in [pg.exterior, *pg.interiors]:
+            c = np.asarray(ring.coords)[:-1, :2]
+            if len(c) < 3:
+                continue
+            di, do = c - np.roll(c, 1, axis=0), np.roll(c, -1, axis=0) - c
+            turn = np.degrees(np.arctan2(di[:, 0] * do[:, 1] - di[:, 1] * do[:, 0], (di * do).sum(axis=1)))
+            out.append(c[turn > 10.0])
+    return np.concatenate(out) if out else np.zeros((0, 2))
+
+
+def engagement_figures(tp: Toolpath, res: EngagementResult, step: float,
+                       poly: Polygon | None = None) -> dict[str, float]:
     """eng_max (all moves at the level), eng_p95/p99 (cut moves), eng_max_ex (cut moves outside
-    entries: not ramp/plunge, not within ENTRY_SKIP mm of cutting after an entry), degrees."""
+    entries: not ramp/plunge, not within ENTRY_SKIP mm of cutting after an entry), degrees.
+    With ``poly``, also where the cutting outside entries over target + 15 deg lies, mm:
+    ``over_ex_corner_mm`` within D/4 of a sharp corner of the tool-centre area (one that forces
+    more than 10 deg, workbench.cam.engagement.corner_contact_bound), ``over_ex_wall_start_mm``
+    in the first 2.5 mm of cutting after a link and within 0.1 D of the tool-centre area's
+    boundary (a pass that starts on a wall), ``over_ex_other_mm`` the rest."""
     mv = tp.moves
     kind = mv["kind"].to_numpy()
     out = {"eng_max": float(res.samples.max()) if len(res.samples) else math.nan}
-    ids, pos = _sample_moves(tp, Z, step)
+    ids, pos, xy = _sample_moves(tp, Z, step)
     # cutting length since the last entry at the start of each move (entries: ramp/plunge rows)
     xy_len = np.hypot(*(mv[["x", "y"]].to_numpy(float) - tp.starts()[:, :2]).T)
     since = np.zeros(len(mv))
@@ -370,11 +397,34 @@ def engagement_figures(tp: Toolpath, res: EngagementResult, step: float) -> dict
         out["eng_p95"] = _wquantile(res.samples[cut], res.weights[cut], 0.95)
         out["eng_p99"] = _wquantile(res.samples[cut], res.weights[cut], 0.99)
         out["eng_max_ex"] = float(res.samples[ex].max()) if ex.any() else math.nan
+        if poly is not None:
+            # cutting length since the last move that is not a cut (link, rapid, entry)
+            run = np.zeros(len(mv))
+            acc = 0.0
+            for k in range(len(mv)):
+                if kind[k] != "cut":
+                    acc = 0.0
+                run[k] = acc
+                if kind[k] == "cut":
+                    acc += xy_len[k]
+            hi = ex & (res.samples > straight_cut_engagement_deg(SO * D, D) + 15.0)
+            pts = shapely.points(xy[hi])
+            corners = _sharp_corners(poly)
+            near_c = (shapely.distance(shapely.multipoints(corners), pts) < D / 4) if len(corners) \
+                else np.zeros(int(hi.sum()), bool)
+            wall = shapely.distance(poly.buffer(-D / 2.0, quad_segs=16).boundary, pts) < 0.1 * D
+            start = (run[ids] + pos)[hi] < 2.5
+            w = res.weights[hi]
+            out["over_ex_corner_mm"] = float(w[near_c].sum())
+            out["over_ex_wall_start_mm"] = float(w[~near_c & wall & start].sum())
+            out["over_ex_other_mm"] = float(w[~near_c & ~(wall & start)].sum())
     else:  # sampling changed in _raster_engagement: fall back to per-move maxima
         print(f"  (raster samples {len(res.samples)} != {len(ids)} replayed: per-move eng_max_ex)")
         ok = (kind == "cut") & (since >= ENTRY_SKIP) & np.isfinite(res.per_move)
         out["eng_p95"], out["eng_p99"] = res.quantile(0.95), res.quantile(0.99)
         out["eng_max_ex"] = float(res.per_move[ok].max()) if ok.any() else math.nan
+    for k in ("over_ex_corner_mm", "over_ex_wall_start_mm", "over_ex_other_mm"):
+        out.setdefault(k, math.nan)
     return out
 
 
@@ -391,7 +441,7 @@ def figures(tp: Toolpath, poly: Polygon, compute_s: float, plan_s: float, machin
     geo_mv.loc[at_depth, "feed"] = FEED
     geo = Toolpath(geo_mv, start=tp.start, meta=tp.meta)
     res = raster_engagement(geo, poly, D, z=Z, step=step)
-    eng = engagement_figures(geo, res, step)
+    eng = engagement_figures(geo, res, step, poly)
     try:
         uncut = uncut_area(geo, poly, D, z=Z).significant_area
     except InputError:  # the planner left no cut at the measured depth (e.g. a hole under D)
@@ -501,7 +551,8 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
 
 
 KEYS = ["compute_s", "plan_s", "cut_mm", "link_mm", "link_depth_mm", "entries", "retracts",
-        "eng_max", "eng_max_ex", "eng_p99", "eng_p95", "over_t10_mm", "slot_mm", "conventional_mm", "uncut_mm2",
+        "eng_max", "eng_max_ex", "eng_p99", "eng_p95", "over_ex_corner_mm", "over_ex_wall_start_mm",
+        "over_ex_other_mm", "over_t10_mm", "slot_mm", "conventional_mm", "uncut_mm2",
         "cycle_s", "cycle_ct_s"]
 
 
@@ -559,11 +610,17 @@ def main() -> None:
                 cols["FreeCAD"] = figures(fc[0], pk.poly, fc[1], fc[1], machine, a.step, None)
         o, f = cols.get("workbench"), cols.get("FreeCAD")
         results.append((pk, o, f))
+        if o:
+            where = "; ".join(f"{who} " + " / ".join(_f(c[k], 0) for k in ("over_ex_corner_mm", "over_ex_wall_start_mm",
+                                                                          "over_ex_other_mm"))
+                              for who, c in (("ours", o), ("FreeCAD", f)) if c)
+            notes.append(f"{pk.name}: cutting over target+15 outside entries, at corners / wall starts / "
+                         f"elsewhere, mm: {where}")
         more = f"  x{pk.count}: {', '.join(pk.members)}" if pk.count > 1 else ""
         print(f"\n## {pk.name}  (area {pk.poly.area:.0f} mm2){more}")
-        print(f"{'':14s}" + "".join(f"{k:>12s}" for k in cols))
+        print(f"{'':22s}" + "".join(f"{k:>12s}" for k in cols))
         for k in KEYS:
-            print(f"{k:14s}" + "".join(f"{c[k]:12.2f}" for c in cols.values()))
+            print(f"{k:22s}" + "".join(f"{c[k]:12.2f}" for c in cols.values()))
         if o and f:
             print(f"ratios: link {_f(_ratio(o['link_mm'], f['link_mm']), 2)} (goal <= 0.5), cycle "
                   f"{_f(_ratio(o['cycle_s'], f['cycle_s']), 2)} / with chip thinning "
