@@ -349,25 +349,6 @@ def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[o][min(len(o) - 1, int(np.searchsorted(c, q * c[-1])))])
 
 
-def _sharp_corners(poly: Polygon) -> np.ndarray:
-    """Tool-centre (x, y) of every corner of ``poly`` that forces more than 10 deg of contact
-    (the vertices corner_contact_bound counts), ``(n, 2)``."""
-    T = shapely.simplify(poly.buffer(-D / 2.0, quad_segs=16), 1e-4)
-    out = []
-    for pg in getattr(T, "geoms", [T]):
-        if pg.geom_type != "Polygon" or pg.is_empty:
-            continue
-        pg = shapely.geometry.polygon.orient(pg, 1.0)
-        for ring in [pg.exterior, *pg.interiors]:
-            c = np.asarray(ring.coords)[:-1, :2]
-            if len(c) < 3:
-                continue
-            di, do = c - np.roll(c, 1, axis=0), np.roll(c, -1, axis=0) - c
-            turn = np.degrees(np.arctan2(di[:, 0] * do[:, 1] - di[:, 1] * do[:, 0], (di * do).sum(axis=1)))
-            out.append(c[turn > 10.0])
-    return np.concatenate(out) if out else np.zeros((0, 2))
-
-
 def engagement_figures(tp: Toolpath, res: EngagementResult, step: float,
                        poly: Polygon | None = None) -> dict[str, float]:
     """eng_max (all moves at the level), eng_p95/p99 (cut moves), eng_max_ex (cut moves outside
@@ -409,8 +390,8 @@ def engagement_figures(tp: Toolpath, res: EngagementResult, step: float,
                     acc += xy_len[k]
             hi = ex & (res.samples > straight_cut_engagement_deg(SO * D, D) + 15.0)
             pts = shapely.points(xy[hi])
-            corners = _sharp_corners(poly)
-            near_c = (shapely.distance(shapely.multipoints(corners), pts) < D / 4) if len(corners) \
+            corners = [c[:2] for c in corner_contact_bound(poly, D).corners]
+            near_c = (shapely.distance(shapely.multipoints(corners), pts) < D / 4) if corners \
                 else np.zeros(int(hi.sum()), bool)
             wall = shapely.distance(poly.buffer(-D / 2.0, quad_segs=16).boundary, pts) < 0.1 * D
             start = (run[ids] + pos)[hi] < 2.5

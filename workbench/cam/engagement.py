@@ -86,11 +86,12 @@ class CornerBound:
         contact_deg: the largest contact arc a sharp corner of the tool-centre area forces,
             degrees in [0, 180); 0 when the area has no corner sharper than its offset arcs.
         at: (x, y) of the tool centre at that corner, mm; None with no such corner.
-        corners: number of corners forcing more than ``min_deg``.
+        corners: every corner forcing more than ``min_deg``, as (x, y, contact_deg) of the
+            tool centre there (mm, mm, degrees), in ring order.
     """
     contact_deg: float
     at: tuple[float, float] | None
-    corners: int
+    corners: tuple[tuple[float, float, float], ...]
 
 
 def corner_contact_bound(region: BaseGeometry, tool_d: float, *, min_deg: float = 10.0,
@@ -132,7 +133,7 @@ def corner_contact_bound(region: BaseGeometry, tool_d: float, *, min_deg: float 
     T = shapely.simplify(region.buffer(-tool_d / 2.0, quad_segs=quad_segs), 1e-4)
     if T.is_empty:
         raise InputError(f"a {tool_d:g} mm tool does not fit in the region")
-    best, at, n = 0.0, None, 0
+    found: list[tuple[float, float, float]] = []
     for poly in getattr(T, "geoms", [T]):
         if poly.geom_type != "Polygon" or poly.is_empty:
             continue
@@ -145,13 +146,11 @@ def corner_contact_bound(region: BaseGeometry, tool_d: float, *, min_deg: float 
             d_out = np.roll(xy, -1, axis=0) - xy    # edge leaving it
             turn = np.degrees(np.arctan2(d_in[:, 0] * d_out[:, 1] - d_in[:, 1] * d_out[:, 0],
                                          (d_in * d_out).sum(axis=1)))
-            sharp = turn > min_deg
-            n += int(sharp.sum())
-            if sharp.any():
-                k = int(np.argmax(turn))
-                if turn[k] > best:
-                    best, at = float(turn[k]), (float(xy[k, 0]), float(xy[k, 1]))
-    return CornerBound(contact_deg=best, at=at, corners=n)
+            found += [(float(x), float(y), float(t)) for (x, y), t in zip(xy, turn) if t > min_deg]
+    if not found:
+        return CornerBound(contact_deg=0.0, at=None, corners=())
+    x, y, t = max(found, key=lambda c: c[2])
+    return CornerBound(contact_deg=t, at=(x, y), corners=tuple(found))
 
 
 def _unit(direction: Sequence[float]) -> tuple[float, float]:
