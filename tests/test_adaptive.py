@@ -280,6 +280,22 @@ def test_real_body_with_islands_fast_links(shared_data):
     assert res.conventional_length() < 0.01 * _cut_len(tp)
 
 
+def test_a_start_amid_stock_is_reached_without_a_retract():
+    # where the first spiral meets the sample's neck pocket wall, the next piece starts at the
+    # wall amid the stock it is about to cut: no point of its lead-in is clear of stock, so no
+    # route led there and the tool retracted and dropped (twice). Backing off into the cleared
+    # area to the first point clear of stock gives the route a target: no drop
+    from workbench import lab
+    from workbench.geometry import read_regions
+    poly = read_regions(str(lab.SAMPLE_DXF), layers=["NECK_POCKET"])[0].polygon
+    tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240)
+    assert tp.meta["entries"]["drop"] == 0
+    assert gouge_check(tp, poly, 6.0).ok
+    assert uncut_area(tp, poly, 6.0).significant_area < 0.5
+    res = raster_engagement(tp, poly, 6.0)
+    assert res.quantile(0.95) <= TARGET + 3.0
+
+
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped

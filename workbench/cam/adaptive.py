@@ -66,7 +66,9 @@ searches the step direction point by point, reached by moving whole fronts at on
    front instead of being pushed head-on into it) along the shortest path through cleared
    material (Dijkstra on the raster of centre positions where the tool meets no material,
    shortened to straight legs each re-checked) when that path is short (under ``4 D + |ab|/2``
-   plus what a link covers in the ``_DROP_COST_S`` a drop costs); otherwise it retracts,
+   plus what a link covers in the ``_DROP_COST_S`` a drop costs); a lead-in that starts where
+   the tool already meets stock is reached by backing off from it into the cleared area to
+   the first point where the tool meets none, and extended from there; otherwise it retracts,
    rapids, and drops into cleared material. The retract goes to 1 mm above the stock still
    standing in the pocket (the level above, or the stock top) when the straight way keeps the
    tool centre in ``T`` (each level's whole plan has cleared the pocket to that level; islands
@@ -629,8 +631,11 @@ class _Planner:
     def _link_to(self, q: np.ndarray, u: np.ndarray | None = None, loop: bool = False) -> None:
         """Keep-down link when the tool meets no material on the way; else a link to a
         lead-in (:meth:`_lead_to`, or from the cleared point nearest ``q``) and the lead-in
-        cut, the link routed through cleared material when a straight one is not clear;
-        else retract and drop at the lead-in's start. With ``loop`` (between two trochoid
+        cut, the link routed through cleared material when a straight one is not clear (when
+        the lead-in starts where the tool already meets stock, a start amid the stock it is
+        about to cut, the route goes to the nearest point behind it where the tool meets none,
+        :meth:`_backed_off`, and the lead-in is extended from there); else retract and drop at
+        the lead-in's start. With ``loop`` (between two trochoid
         pieces) the return is a half circle through the cleared channel when one fits
         (:meth:`_loop_return`): the pieces and returns make trochoidal loops."""
         assert self.pos is not None
@@ -646,7 +651,7 @@ class _Planner:
         if self._clear_path(a, q) and self.Sc.covers(LineString([a, q])):
             self._add_line("link", q)
             return
-        lead = self._lead_to(q, u) if u is not None else None
+        lead = self._lead_to(q, u, a) if u is not None else None
         if lead is None:
             lead = np.vstack([self._nearest_inside(q), q])
         c = lead[0]
@@ -667,6 +672,15 @@ class _Planner:
             lead = np.vstack([q, q])
             c = lead[0]
         route = self._route(a, c)
+        if route is None:
+            # the lead starts where the tool already meets stock (a start amid the stock it
+            # is about to cut): back off into the cleared area, away from q, to a point the
+            # tool can stand at, route there and lead in from it
+            back = self._backed_off(c, q)
+            if back is not None:
+                route = self._route(a, back)
+                if route is not None:
+                    lead = np.vstack([back, lead])
         if route is not None:
             for w in route[1:]:
                 self._add_line("link", w)
@@ -677,6 +691,25 @@ class _Planner:
         self.ops.append(_Op("entry", method="drop", center=c.copy(), x=float(c[0]), y=float(c[1])))
         self.pos = c.copy()
         self._emit_lead(lead)
+
+    def _backed_off(self, c: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+        """A point up to ``D`` from ``c``, away from ``q`` (or, with ``c == q``, toward the
+        nearest cleared point), where the tool meets no material and the straight way to ``c``
+        stays in ``T``; None when there is none."""
+        v = c - q
+        if float(np.hypot(*v)) < 1e-9:
+            v = self._nearest_inside(q) - q
+        n = float(np.hypot(*v))
+        if n < 1e-9:
+            return None
+        v = v / n
+        for k in range(1, int(self.D / self.h) + 1):
+            p = c + k * self.h * v
+            if not self._inside(p):
+                break
+            if self._clear_path(p, p) and self.Tc.covers(LineString([p, c])):
+                return p
+        return None
 
     def _emit_lead(self, lead: np.ndarray) -> None:
         """Emit a lead-in (tool at ``lead[0]``): the stretch on which the tool still meets no
@@ -726,7 +759,7 @@ class _Planner:
                 return pts
         return None
 
-    def _lead_to(self, q: np.ndarray, u: np.ndarray) -> np.ndarray | None:
+    def _lead_to(self, q: np.ndarray, u: np.ndarray, a: np.ndarray | None = None) -> np.ndarray | None:
         """Lead-in onto a piece that starts at ``q`` in direction ``u`` (unit), from cleared
         material: points ``(n, 2)`` ending at ``q``. First a straight lead along ``u`` (the
         tool reaches the front tangentially, at the front's own engagement); where the
@@ -734,12 +767,18 @@ class _Planner:
         lead-in tangent to ``u`` at ``q`` on the cleared side (left of ``u``: climb milling
         with the material on the right), radius ``r`` or ``r/2``, sweeping 90, 60 or 30 deg,
         so the tool turns onto the front instead of being pushed head-on into it (a head-on
-        approach meets about twice the target engagement). None when none fits."""
+        approach meets about twice the target engagement). With ``a`` (the tool's position),
+        the first of these whose start a straight keep-down link from ``a`` reaches is taken,
+        else the first that fits. None when none fits."""
         ae = self.p.stepover * self.D
-        for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae):
+        first = None
+        for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae, 6.0 * ae):
             cand = q - dist * u
             if self._inside(cand) and self.Tc.covers(LineString([cand, q])):
-                return np.vstack([cand, q])
+                lead = np.vstack([cand, q])
+                if a is None or self._reachable(a, cand):
+                    return lead
+                first = lead if first is None else first
         nrm = np.array([-u[1], u[0]])
         for rho, t0 in ((self.r, 90.0), (self.r, 60.0), (0.5 * self.r, 90.0), (0.5 * self.r, 60.0),
                         (self.r, 30.0), (0.5 * self.r, 30.0)):
@@ -748,8 +787,14 @@ class _Planner:
             pts = ctr[None, :] - rho * (np.cos(t)[:, None] * nrm[None, :] + np.sin(t)[:, None] * u[None, :])
             pts[-1] = q
             if self._inside(pts[0]) and self.Tc.covers(LineString(pts)):
-                return pts
-        return None
+                if a is None or self._reachable(a, pts[0]):
+                    return pts
+                first = pts if first is None else first
+        return first
+
+    def _reachable(self, a: np.ndarray, c: np.ndarray) -> bool:
+        """Whether a keep-down link a -> c is straight and clear (as :meth:`_link_to` takes it)."""
+        return self._clear_path(a, c) and self.Tc.covers(LineString([a, c]))
 
     def _route(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         """A keep-down link a -> b through cleared material: the shortest 8-connected path on
