@@ -362,16 +362,20 @@ def engagement_figures(tp: Toolpath, res: EngagementResult, step: float,
     kind = mv["kind"].to_numpy()
     out = {"eng_max": float(res.samples.max()) if len(res.samples) else math.nan}
     ids, pos, xy = _sample_moves(tp, Z, step)
-    # cutting length since the last entry at the start of each move (entries: ramp/plunge rows)
+    # cutting length at the start of each move since the last entry (ramp/plunge rows), and
+    # since the last move that is not a cut (link, rapid, entry)
     xy_len = np.hypot(*(mv[["x", "y"]].to_numpy(float) - tp.starts()[:, :2]).T)
-    since = np.zeros(len(mv))
-    acc = math.inf
+    since, run = np.zeros(len(mv)), np.zeros(len(mv))
+    acc, acc_run = math.inf, 0.0
     for k in range(len(mv)):
         if kind[k] in ("ramp", "plunge"):
             acc = 0.0
-        since[k] = acc
+        if kind[k] != "cut":
+            acc_run = 0.0
+        since[k], run[k] = acc, acc_run
         if kind[k] == "cut":
             acc += xy_len[k]
+            acc_run += xy_len[k]
     if len(ids) == len(res.samples):
         cut = kind[ids] == "cut"
         ex = cut & (since[ids] + pos >= ENTRY_SKIP)
@@ -379,15 +383,6 @@ def engagement_figures(tp: Toolpath, res: EngagementResult, step: float,
         out["eng_p99"] = _wquantile(res.samples[cut], res.weights[cut], 0.99)
         out["eng_max_ex"] = float(res.samples[ex].max()) if ex.any() else math.nan
         if poly is not None:
-            # cutting length since the last move that is not a cut (link, rapid, entry)
-            run = np.zeros(len(mv))
-            acc = 0.0
-            for k in range(len(mv)):
-                if kind[k] != "cut":
-                    acc = 0.0
-                run[k] = acc
-                if kind[k] == "cut":
-                    acc += xy_len[k]
             hi = ex & (res.samples > straight_cut_engagement_deg(SO * D, D) + 15.0)
             pts = shapely.points(xy[hi])
             corners = [c[:2] for c in corner_contact_bound(poly, D).corners]

@@ -651,9 +651,9 @@ class _Planner:
         if self._clear_path(a, q) and self.Sc.covers(LineString([a, q])):
             self._add_line("link", q)
             return
-        lead = self._lead_to(q, u, a) if u is not None else None
+        lead, reached = self._lead_to(q, u, a) if u is not None else (None, None)
         if lead is None:
-            lead = np.vstack([self._nearest_inside(q), q])
+            lead, reached = np.vstack([self._nearest_inside(q), q]), None
         c = lead[0]
         ret = self._loop_return(a, c) if loop else None
         if ret is not None and self.Tc.covers(LineString(lead)):
@@ -663,8 +663,9 @@ class _Planner:
             for w in lead[1:]:
                 self._add_line("cut", w, trochoid=True)
             return
-        if self._clear_path(a, c) and self.Tc.covers(LineString([a, c])) and \
-                self.Tc.covers(LineString(lead)):
+        if reached is None:
+            reached = self._reachable(a, c) and self.Tc.covers(LineString(lead))
+        if reached:
             self._add_line("link", c)
             self._emit_lead(lead)
             return
@@ -759,7 +760,8 @@ class _Planner:
                 return pts
         return None
 
-    def _lead_to(self, q: np.ndarray, u: np.ndarray, a: np.ndarray | None = None) -> np.ndarray | None:
+    def _lead_to(self, q: np.ndarray, u: np.ndarray,
+                 a: np.ndarray | None = None) -> tuple[np.ndarray | None, bool | None]:
         """Lead-in onto a piece that starts at ``q`` in direction ``u`` (unit), from cleared
         material: points ``(n, 2)`` ending at ``q``. First a straight lead along ``u`` (the
         tool reaches the front tangentially, at the front's own engagement); where the
@@ -768,16 +770,23 @@ class _Planner:
         with the material on the right), radius ``r`` or ``r/2``, sweeping 90, 60 or 30 deg,
         so the tool turns onto the front instead of being pushed head-on into it (a head-on
         approach meets about twice the target engagement). With ``a`` (the tool's position),
-        the first of these whose start a straight keep-down link from ``a`` reaches is taken,
-        else the first that fits. None when none fits."""
+        the first of these whose start a straight keep-down link from ``a`` reaches
+        (:meth:`_reachable`) is taken, else the first that fits.
+
+        Returns:
+            (lead, reached): the lead-in (``(n, 2)``, in ``T``) and whether a straight link
+            from ``a`` reaches its start; ``(None, None)`` when none fits; ``reached`` is None
+            without ``a``."""
         ae = self.p.stepover * self.D
         first = None
         for dist in (3.0 * ae, 2.0 * ae, 4.5 * ae, 6.0 * ae):
             cand = q - dist * u
             if self._inside(cand) and self.Tc.covers(LineString([cand, q])):
                 lead = np.vstack([cand, q])
-                if a is None or self._reachable(a, cand):
-                    return lead
+                if a is None:
+                    return lead, None
+                if self._reachable(a, cand):
+                    return lead, True
                 first = lead if first is None else first
         nrm = np.array([-u[1], u[0]])
         for rho, t0 in ((self.r, 90.0), (self.r, 60.0), (0.5 * self.r, 90.0), (0.5 * self.r, 60.0),
@@ -787,10 +796,12 @@ class _Planner:
             pts = ctr[None, :] - rho * (np.cos(t)[:, None] * nrm[None, :] + np.sin(t)[:, None] * u[None, :])
             pts[-1] = q
             if self._inside(pts[0]) and self.Tc.covers(LineString(pts)):
-                if a is None or self._reachable(a, pts[0]):
-                    return pts
+                if a is None:
+                    return pts, None
+                if self._reachable(a, pts[0]):
+                    return pts, True
                 first = pts if first is None else first
-        return first
+        return (first, False) if first is not None else (None, None)
 
     def _reachable(self, a: np.ndarray, c: np.ndarray) -> bool:
         """Whether a keep-down link a -> c is straight and clear (as :meth:`_link_to` takes it)."""
@@ -869,7 +880,7 @@ class _Planner:
         pts[0], pts[-1] = a, b
         # greedy shortcut: the farthest point reachable by a clear straight leg
         def leg_ok(u: np.ndarray, v: np.ndarray) -> bool:
-            return self._clear_path(u, v) and self.Tc.covers(LineString([u, v]))
+            return self._reachable(u, v)
 
         out = [pts[0]]
         k = 0
@@ -999,8 +1010,7 @@ class _Planner:
         self._flush_tail()
         if closed and not self.S.is_empty:
             lead = self._lead_in(pts)
-            if lead is not None and self._clear_path(self.pos, lead[0]) and \
-                    self.Tc.covers(LineString([self.pos, lead[0]])):
+            if lead is not None and self._reachable(self.pos, lead[0]):
                 self._add_line("link", lead[0])
                 for q in lead[1:]:
                     self._add_line("cut", q, trochoid=trochoid, slot=slot)
