@@ -296,6 +296,29 @@ def test_a_start_amid_stock_is_reached_without_a_retract():
     assert res.quantile(0.95) <= TARGET + 3.0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("dxf, layer, idx, tool_d", [
+    ("LesPaul_CAM_Closed.dxf", "CUTOUT", 0, 6.35),
+    ("smart_guitar_back_v5.dxf", "VOID_CHAMBERS", 1, 3.175),
+])
+def test_no_gouge_with_small_tools_on_real_walls(shared_data, dxf, layer, idx, tool_d):
+    # two gouges of a few um found by sweeping tools and stepovers over the shared pockets
+    # (0.45 stepover, links at the feed cap): on the Les Paul CUTOUT band (a channel drawn
+    # for a 1/2" bit) a G3 fitted within the 0.01 mm tolerance of its points bulged 2.3 um
+    # into the wall; on a void chamber with a 1/8" tool the tool-centre area's chords around
+    # a corner came 0.8 um inside the tool radius (GEOS split a fillet into fewer chords than
+    # quad_segs promised). Fixed by the arc fitter's clearance guard and _quad_segs
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        poly = read_regions(shared_data / "dxf" / dxf, layers=[layer])[idx].polygon
+    tp = plan_adaptive(poly, tool_d=tool_d, stepover=0.45, stepdown=3, depth=3, link_feed=15240)
+    g = gouge_check(tp, poly, tool_d)
+    assert g.ok and g.min_clearance_mm > 0.0
+    assert tp.meta["moves_after_arcfit"] < 0.6 * tp.meta["moves_before_arcfit"]
+    assert uncut_area(tp, poly, tool_d).significant_area < 0.5
+
+
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped

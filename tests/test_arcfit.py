@@ -265,3 +265,36 @@ def test_fit_polyline_contract():
         fit_polyline(np.zeros((4, 2)), tolerance=math.nan)
     with pytest.raises(InputError):
         fit_arcs(np.c_[np.arange(4.0), np.zeros(4), np.arange(4.0)], 0.01)
+
+
+def _bulging_ring() -> tuple[pd.DataFrame, tuple[float, float, float]]:
+    """Vertices 2.4 deg apart on a circle of radius 19.001 mm, none on the x axis: in the
+    40 mm square about the origin a 2 mm tool on them keeps 1.0032 mm from the wall x = 20
+    (the nearest vertices are 1.2 deg off the axis), the arc through them 0.999 mm (r - 1 um);
+    the chords' sagitta is 4.2 um, within the 0.01 mm tolerance."""
+    t = np.radians(np.arange(-49.2, 49.2 + 1e-9, 2.4))
+    pts = np.c_[19.001 * np.cos(t), 19.001 * np.sin(t)]
+    rows = [{"code": "G1", "x": x, "y": y, "z": -1.0, "feed": 1000.0, "kind": "cut"} for x, y in pts[1:]]
+    return moves_frame(rows), (float(pts[0, 0]), float(pts[0, 1]), -1.0)
+
+
+def test_guard_puts_back_a_fitted_arc_that_would_gouge():
+    from shapely.geometry import box
+
+    from workbench.cam.checks import clearance_guard, gouge_check
+    from workbench.toolpath import Toolpath
+    mv, start = _bulging_ring()
+    sq = box(-20, -20, 20, 20)
+    assert gouge_check(Toolpath(mv, start), sq, 2.0).min_clearance_mm == pytest.approx(0.0032, abs=1e-4)
+    free = fit_arcs(mv, 0.01, start=start)
+    assert list(free["code"]) == ["G3"]
+    assert gouge_check(Toolpath(free, start), sq, 2.0).min_clearance_mm == pytest.approx(-0.001, abs=1e-5)
+    guarded = fit_arcs(mv, 0.01, start=start, guard=clearance_guard(sq, 2.0, start))
+    assert guarded.attrs["arcfit_guarded"] == 1
+    assert gouge_check(Toolpath(guarded, start), sq, 2.0).ok
+    cols = ["code", "x", "y", "z", "kind", "feed"]
+    pd.testing.assert_frame_equal(guarded[cols], mv[cols])
+    # a wall 1 mm farther away: the arc stands
+    wide = box(-21, -21, 21, 21)
+    kept = fit_arcs(mv, 0.01, start=start, guard=clearance_guard(wide, 2.0, start))
+    assert list(kept["code"]) == ["G3"] and kept.attrs["arcfit_guarded"] == 0

@@ -410,3 +410,40 @@ def test_corner_spikes_are_split_off_long_straights() -> None:
     assert (links["engagement_deg"].fillna(0.0) <= 2.0).all()
     # the overloaded stretches are short, except the first ring around the entry (a slot)
     assert np.median(length[over]) <= 6.0
+
+
+@pytest.mark.parametrize("d", [1.5975, 3.01, 6.36])
+def test_offset_chords_keep_the_sagitta_bound(d):
+    # _quad_segs(d, tol): every chord of a round join of radius d lies within tol of the arc,
+    # also when GEOS rounds a fillet of just under 1.5 quanta to one chord (its
+    # addDirectedFillet takes int(angle / quantum + 0.5) chords). Islands: regular n-gons,
+    # whose vertices turn by 2 pi / n (0.05 to 2.1 rad); their offset rings are fillets
+    from workbench.cam.pocket import _quad_segs
+    tol = 0.005
+    qs = _quad_segs(d, tol)
+    worst = math.inf
+    for n in range(3, 121):
+        t = 2 * math.pi * np.arange(n) / n
+        island = Polygon(np.c_[5 * np.cos(t), 5 * np.sin(t)])
+        pocket = box(-30, -30, 30, 30).difference(island)
+        T = pocket.buffer(-d, quad_segs=qs, join_style="round")
+        c = np.asarray(T.interiors[0].coords)
+        segs = shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))
+        worst = min(worst, float(shapely.distance(island.boundary, segs).min()))
+    assert worst >= d - tol - 1e-9
+    assert worst < d - 0.4 * tol  # the bound is met, not exceeded by far
+
+
+def test_tool_centre_area_of_a_void_chamber_keeps_the_margin(shared_data):
+    # smart_guitar_back_v5 VOID_CHAMBERS#1 with a 1/8" tool: the tool-centre area's chords
+    # came 0.8 um inside the tool radius (a 0.01 mm margin less a 10.8 um sagitta)
+    from workbench.cam.pocket import _quad_segs
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        poly = read_regions(shared_data / "dxf" / "smart_guitar_back_v5.dxf", layers=["VOID_CHAMBERS"])[1].polygon
+    r, m = 3.175 / 2, 0.01
+    T = poly.buffer(-(r + m), quad_segs=_quad_segs(r + m, m / 2), join_style="round")
+    c = np.asarray(T.exterior.coords)
+    segs = shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))
+    assert float(shapely.distance(poly.boundary, segs).min()) >= r + m / 2 - 1e-9

@@ -42,6 +42,7 @@ the two on planner output), up to last-bit differences between ``numpy.hypot`` a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,10 @@ SHORT_RUN: int = 6
 
 _SWEEP_MAX = math.radians(359.0)
 _NAN = math.nan
+
+#: ``guard(table, rows) -> bool array``: of the fitted rows ``rows`` of the moves table
+#: ``table``, those that may not stand (see :func:`fit_arcs`).
+Guard = Callable[[pd.DataFrame, np.ndarray], np.ndarray]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,9 +375,11 @@ def _group_reduce(ufunc: np.ufunc, values: np.ndarray, first: np.ndarray, last: 
 
 
 def _fit_table(mv: pd.DataFrame, runs: list[tuple[int, int, float, float, float]], tol: float,
-               max_radius: float) -> pd.DataFrame:
+               max_radius: float, guard: Guard | None = None) -> pd.DataFrame:
     """Replace the row runs ``(k, m, x0, y0, z)`` (rows ``k .. m-1``, starting from ``(x0, y0)``,
-    emitted at height ``z``) of ``mv`` by their fitted pieces; other rows are copied."""
+    emitted at height ``z``) of ``mv`` by their fitted pieces; other rows are copied. With
+    ``guard`` (see :func:`fit_arcs`), the pieces it rejects are put back as the rows they
+    replaced."""
     n = len(mv)
     x = mv["x"].to_numpy(dtype=float)
     y = mv["y"].to_numpy(dtype=float)
@@ -389,6 +396,31 @@ def _fit_table(mv: pd.DataFrame, runs: list[tuple[int, int, float, float, float]
     zrun = np.repeat(np.array([r[4] for r in runs], dtype=float), sizes)
     PI, PJ, arc, fr = _fit_many(px, py, s_pt.tolist(), (s_pt + sizes - 1).tolist(), tol,
                                 max_radius)
+    out, at = _assemble(mv, runs, px, py, rowof, zrun, PI, PJ, arc, fr)
+    undone = 0
+    if guard is not None:
+        multi = np.flatnonzero(PJ - PI > 1)  # pieces that replace more than one row
+        bad = (np.asarray(guard(out, at[multi]), dtype=bool) if len(multi)
+               else np.zeros(0, dtype=bool))
+        if bad.any():
+            undo = set(multi[bad].tolist())
+            pcs = []
+            for k, (i, j, a) in enumerate(zip(PI.tolist(), PJ.tolist(), arc.tolist())):
+                pcs.extend([(q, q + 1, False) for q in range(i, j)] if k in undo else [(i, j, a)])
+            arr = np.array(pcs, dtype=np.int64)
+            PI, PJ, arc = arr[:, 0], arr[:, 1], arr[:, 2].astype(bool)
+            out, at = _assemble(mv, runs, px, py, rowof, zrun, PI, PJ, arc, fr)
+            undone = len(undo)
+    out.attrs["arcfit_guarded"] = undone
+    return out
+
+
+def _assemble(mv: pd.DataFrame, runs: list[tuple[int, int, float, float, float]], px: np.ndarray,
+              py: np.ndarray, rowof: np.ndarray, zrun: np.ndarray, PI: np.ndarray, PJ: np.ndarray,
+              arc: np.ndarray, fr: _Runs) -> tuple[pd.DataFrame, np.ndarray]:
+    """The moves table of :func:`_fit_table` for the pieces ``PI, PJ, arc``, and the row of
+    each piece in it."""
+    n = len(mv)
     first, last = rowof[PI + 1], rowof[PJ]
     # output rows: the last row of every piece and every row outside the runs, in order
     keep = np.ones(n, dtype=bool)
@@ -433,12 +465,12 @@ def _fit_table(mv: pd.DataFrame, runs: list[tuple[int, int, float, float, float]
             col = col.astype(float)
         col[at] = v
         out[c] = col
-    return moves_frame(out)
+    return moves_frame(out), at
 
 
 def fit_arcs(points_or_moves: np.ndarray | pd.DataFrame | Toolpath, tolerance: float = 0.01, *,
-             start: tuple[float, float, float] | None = None, max_radius: float = 5000.0
-             ) -> pd.DataFrame:
+             start: tuple[float, float, float] | None = None, max_radius: float = 5000.0,
+             guard: Guard | None = None) -> pd.DataFrame:
     """Fit consecutive points into G2/G3 arcs (and G1 lines) within a chord tolerance.
 
     Method: greedy arc filter, see the module docstring.
@@ -456,6 +488,14 @@ def fit_arcs(points_or_moves: np.ndarray | pd.DataFrame | Toolpath, tolerance: f
         start: position before the first move of a moves table (default: ``Toolpath.start``,
             else the first row's end point, which is then never merged).
         max_radius: arcs of larger radius are not emitted (a line is), mm.
+        guard: optional check of the fitted geometry, ``guard(table, rows)``: given the fitted
+            moves table and the rows of it that replace more than one input row, a bool array
+            (one per row in ``rows``), True for a row that may not stand. Those pieces are put
+            back as the rows they replaced (once; the input rows are not checked). A fitted
+            arc or line lies within ``tolerance`` of its points, so near a wall it can come
+            up to ``tolerance`` closer than the polyline did: a planner whose wall margin is
+            not that much larger passes a clearance check here (``plan_adaptive`` does).
+            The number of pieces put back is ``table.attrs["arcfit_guarded"]``.
 
     Returns:
         A moves table (``workbench.toolpath`` contract), one row per emitted move: G2/G3 rows
@@ -508,7 +548,7 @@ def fit_arcs(points_or_moves: np.ndarray | pd.DataFrame | Toolpath, tolerance: f
                 cx, cy, cz = float(x[k - 1]), float(y[k - 1]), zk
         if not runs:
             return moves_frame(mv)
-        return _fit_table(mv, runs, tolerance, max_radius)
+        return _fit_table(mv, runs, tolerance, max_radius, guard)
     pts = np.asarray(points_or_moves, dtype=float)
     if pts.ndim != 2 or pts.shape[1] not in (2, 3) or len(pts) < 2:
         raise InputError(f"fit_arcs: expected at least 2 points of shape (n, 2) or (n, 3), got {pts.shape}")
@@ -519,4 +559,4 @@ def fit_arcs(points_or_moves: np.ndarray | pd.DataFrame | Toolpath, tolerance: f
         z0 = float(pts[0, 2])
     rows = pd.DataFrame({"code": "G1", "x": pts[1:, 0], "y": pts[1:, 1], "z": z0, "kind": "cut"})
     return _fit_table(rows, [(0, len(rows), float(pts[0, 0]), float(pts[0, 1]), z0)], tolerance,
-                      max_radius)
+                      max_radius, guard)

@@ -10,15 +10,19 @@ planners (adaptive, trochoidal) can use them as referees:
 - :func:`depths_reached` — every depth level has cutting moves.
 - :func:`straight_line_inside` — a segment lies inside an area (for link checks).
 - :func:`tool_centre_paths` — the 2-D tool-centre polylines of moves (arcs discretised).
+- :func:`clearance_guard` — the gouge check as an arc fitter's guard (fitted arcs that would
+  come closer than ``r`` to a wall are not fitted).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.geometry.base import BaseGeometry
@@ -27,7 +31,7 @@ from ..errors import InputError
 from ..toolpath import Toolpath
 
 __all__ = ["GougeReport", "UncutReport", "DepthReport", "gouge_check", "uncut_area",
-           "depths_reached", "straight_line_inside", "tool_centre_paths"]
+           "depths_reached", "straight_line_inside", "tool_centre_paths", "clearance_guard"]
 
 
 def _polygon(region: Any) -> BaseGeometry:
@@ -103,6 +107,71 @@ class GougeReport:
     ok: bool
 
 
+def _clearance(paths: Sequence[np.ndarray], poly: BaseGeometry) -> np.ndarray:
+    """Smallest distance, mm, from each tool-centre polyline (``(n, >= 2)`` arrays, x and y
+    used) to the boundary of ``poly`` (exterior and holes), from a shapely STRtree of the
+    boundary segments (``query_nearest``); ``-inf`` for a path that leaves ``poly``."""
+    geoms = [Point(p[0, :2]) if len(p) < 2 or np.allclose(p[:, :2], p[0, :2]) else LineString(p[:, :2])
+             for p in paths]
+    geoms_a = np.array(geoms, dtype=object)
+    rings = [poly.exterior] + list(getattr(poly, "interiors", []))
+    segs = []
+    for ring in rings:
+        c = np.asarray(ring.coords)[:, :2]
+        segs.extend(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
+    tree = shapely.STRtree(segs)
+    (gi, _si), dist = tree.query_nearest(geoms_a, return_distance=True, all_matches=False)
+    best = np.full(len(geoms), np.inf)
+    np.minimum.at(best, gi, dist)
+    shapely.prepare(poly)
+    best[~shapely.covered_by(geoms_a, poly)] = -np.inf
+    return best
+
+
+def clearance_guard(region: Any, tool_d: float, start: tuple[float, float, float], *,
+                    tol: float = 1e-6, max_sagitta: float = 1e-4
+                    ) -> Callable[[pd.DataFrame, np.ndarray], np.ndarray]:
+    """A ``guard`` for :func:`workbench.cam.arcfit.fit_arcs`: of the given rows of a moves
+    table (the toolpath starting at ``start``), those whose tool-centre path comes closer than
+    ``tool_d / 2 - tol`` to a wall or island of ``region``, or leaves it, so that the fitted
+    toolpath passes :func:`gouge_check` (same ``tol``).
+
+    Arcs are discretised to ``max_sagitta`` mm and a row is rejected when its polyline's
+    clearance is under ``r - tol + max_sagitta`` (a chord lies at most the sagitta inside its
+    arc, so this is conservative by at most ``max_sagitta``). A row whose end point is farther
+    than ``r + len_mm + max_sagitta`` from every wall is passed without discretising (every
+    point of a move lies within its length of its end point).
+
+    Returns:
+        ``guard(table, rows) -> bool array`` (one per row in ``rows``).
+
+    Raises:
+        InputError: non-positive tool diameter or not a polygon.
+    """
+    if not tool_d > 0:
+        raise InputError(f"tool_d must be > 0 mm, got {tool_d!r}")
+    poly = _polygon(region)
+    r = tool_d / 2.0
+    boundary = poly.boundary
+    shapely.prepare(boundary)
+
+    def guard(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        bad = np.zeros(len(rows), dtype=bool)
+        if not len(rows):
+            return bad
+        ends = table[["x", "y"]].to_numpy(dtype=float)[rows]
+        ln = table["len_mm"].to_numpy(dtype=float)[rows]
+        near = shapely.distance(boundary, shapely.points(ends)) - ln <= r + max_sagitta
+        if near.any():
+            tp = Toolpath(moves=table, start=start)
+            paths = tool_centre_paths(tp, rows=rows[near].tolist(), max_sagitta=max_sagitta)
+            bad[near] = _clearance(paths, poly) - r < -tol + max_sagitta
+        return bad
+
+    return guard
+
+
 def gouge_check(toolpath: Toolpath, region: Any, tool_d: float, tol: float = 1e-6,
                 stock_top: float | None = None, rows: Sequence[int] | None = None) -> GougeReport:
     """Check that no move below the stock top brings the tool closer than r to a wall/island.
@@ -139,24 +208,7 @@ def gouge_check(toolpath: Toolpath, region: Any, tool_d: float, tol: float = 1e-
             if (only is None or k in only) and (pth[:, 2] < stock_top - 1e-9).any()]
     if not rows:
         return GougeReport(math.inf, [], 0, True)
-    geoms = []
-    for k in rows:
-        pth = paths[k][:, :2]
-        geoms.append(Point(pth[0]) if len(pth) < 2 or np.allclose(pth, pth[0]) else LineString(pth))
-    geoms_a = np.array(geoms, dtype=object)
-    rings = [poly.exterior] + list(getattr(poly, "interiors", []))
-    segs = []
-    for ring in rings:
-        c = np.asarray(ring.coords)[:, :2]
-        segs.extend(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
-    tree = shapely.STRtree(segs)
-    (gi, _si), dist = tree.query_nearest(geoms_a, return_distance=True, all_matches=False)
-    best = np.full(len(geoms), np.inf)
-    np.minimum.at(best, gi, dist)
-    shapely.prepare(poly)
-    inside = shapely.covered_by(geoms_a, poly)
-    clear = best - r
-    clear[~inside] = -np.inf
+    clear = _clearance([paths[k] for k in rows], poly) - r
     bad = [rows[k] for k in np.flatnonzero(clear < -tol)]
     return GougeReport(float(clear.min()), bad, len(rows), not bad)
 

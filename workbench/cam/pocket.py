@@ -171,11 +171,18 @@ def region_polygon(region: Any) -> tuple[Polygon, str]:
 # --------------------------------------------------------------------------- offsets / tree
 
 def _quad_segs(d: float, tol: float) -> int:
-    """quad_segs so that the chord sagitta of a round join of radius d is <= tol."""
+    """quad_segs so that the chord sagitta of a round join of radius d (shapely/GEOS
+    ``buffer``) is <= tol.
+
+    GEOS splits a fillet of angle ``A`` into ``int(A / q + 0.5)`` equal chords, ``q`` the
+    quantum ``pi / 2 / quad_segs`` (``OffsetSegmentGenerator::addDirectedFillet``): a fillet
+    just under ``1.5 q`` is one chord of ``1.5 q``. So ``q`` is taken as 1 / 1.5 of the angle
+    of a chord of sagitta ``tol``. (With ``q`` equal to that angle, a 1/16" tool's offset of a
+    smart-guitar void chamber came 0.8 um inside the tool radius, for a 0.01 mm margin.)"""
     if d <= tol:
         return 4
     step = math.acos(1.0 - tol / d)  # half-angle of a chord with sagitta tol -> 2*step
-    return int(min(256, max(4, math.ceil((math.pi / 2) / (2 * step)))))
+    return int(min(256, max(4, math.ceil((math.pi / 2) / (2 * step / 1.5)))))
 
 
 def _pieces(g: BaseGeometry) -> list[Polygon]:
