@@ -319,6 +319,41 @@ def test_no_gouge_with_small_tools_on_real_walls(shared_data, dxf, layer, idx, t
     assert uncut_area(tp, poly, tool_d).significant_area < 0.5
 
 
+@pytest.mark.slow
+def test_swept_outline_does_not_pile_up_vertices_along_the_walls(shared_data, monkeypatch):
+    # the Les Paul CUTOUT band at a 0.1 stepover: each front's growth (cut from T) and the
+    # swept area (whose outline runs along T's boundary) were overlaid into runs of
+    # near-duplicate vertices that the next overlay multiplied: 236,062 vertices after 150
+    # fronts for a 344 mm outline (the plan ran for minutes); now about 5 per raster cell
+    import shapely
+
+    import workbench.cam.adaptive as A
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        poly = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["CUTOUT"])[0].polygon
+    seen: dict[str, float] = {}
+
+    class Enough(Exception):
+        pass
+
+    step = A._Planner._front_step
+
+    def counted(self, own=True):
+        out = step(self, own)
+        seen["fronts"] = seen.get("fronts", 0) + 1
+        if seen["fronts"] == 150:
+            seen["coords"] = shapely.get_num_coordinates(self.S)
+            seen["cells"] = self.S.boundary.length / self.h
+            raise Enough
+        return out
+
+    monkeypatch.setattr(A._Planner, "_front_step", counted)
+    with pytest.raises(Enough):
+        plan_adaptive(poly, tool_d=6.35, stepover=0.1, stepdown=3, depth=3, link_feed=15240)
+    assert seen["coords"] < 10 * seen["cells"]
+
+
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped

@@ -229,6 +229,17 @@ def _oriented(g: BaseGeometry) -> BaseGeometry:
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
+def _without_repeats(g: BaseGeometry) -> BaseGeometry:
+    """``g`` without consecutive vertices closer than 1e-6 mm (``g`` itself if dropping them
+    would leave it invalid). Where the swept area's outline runs along ``T``'s boundary, the
+    overlay of each front's growth (cut from ``T`` too) with it nodes the two near-coincident
+    lines into runs of near-duplicate vertices, and the next overlay multiplies them: on the
+    Les Paul CUTOUT band (D 6.35, stepover 0.1) the outline held 8,192 vertices within 1 mm
+    after 110 fronts and each union took 126 ms (the plan ran for minutes)."""
+    out = shapely.remove_repeated_points(g, 1e-6)
+    return out if out.is_valid else g
+
+
 def _lines(g: BaseGeometry) -> list[np.ndarray]:
     if g is None or g.is_empty:
         return []
@@ -1178,7 +1189,7 @@ class _Planner:
         for pg in polys[1:]:
             reg = reg.symmetric_difference(pg)
         new = reg.intersection(self.T)
-        new = shapely.union_all([new, self.S])
+        new = _without_repeats(shapely.union_all([new, self.S]))
         new = _oriented(shapely.union_all([q for q in _pieces(new) if q.area > h * h]))
         gain = new.area - self.S.area
         if gain < 0.5 * h * D:
