@@ -154,7 +154,7 @@ def region_polygon(region: Any) -> tuple[Polygon, str]:
     Raises:
         InputError: not a polygon, empty, invalid or zero area.
     """
-    label = str(getattr(region, "name", "") or "region")
+    label = str(getattr(region, "name", "") or "(unnamed)")
     poly = getattr(region, "polygon", region)
     if isinstance(poly, MultiPolygon) and len(poly.geoms) == 1:
         poly = poly.geoms[0]
