@@ -412,6 +412,12 @@ def test_corner_spikes_are_split_off_long_straights() -> None:
     assert np.median(length[over]) <= 6.0
 
 
+def _chord_clearance(ring, boundary) -> float:
+    """Smallest distance from any chord of ``ring`` to ``boundary``, mm."""
+    c = np.asarray(ring.coords)
+    return float(shapely.distance(boundary, shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))).min())
+
+
 @pytest.mark.parametrize("d", [1.5975, 3.01, 6.36])
 def test_offset_chords_keep_the_sagitta_bound(d):
     # _quad_segs(d, tol): every chord of a round join of radius d lies within tol of the arc,
@@ -427,9 +433,7 @@ def test_offset_chords_keep_the_sagitta_bound(d):
         island = Polygon(np.c_[5 * np.cos(t), 5 * np.sin(t)])
         pocket = box(-30, -30, 30, 30).difference(island)
         T = pocket.buffer(-d, quad_segs=qs, join_style="round")
-        c = np.asarray(T.interiors[0].coords)
-        segs = shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))
-        worst = min(worst, float(shapely.distance(island.boundary, segs).min()))
+        worst = min(worst, _chord_clearance(T.interiors[0], island.boundary))
     assert worst >= d - tol - 1e-9
     assert worst < d - 0.4 * tol  # the bound is met, not exceeded by far
 
@@ -444,6 +448,4 @@ def test_tool_centre_area_of_a_void_chamber_keeps_the_margin(shared_data):
         poly = read_regions(shared_data / "dxf" / "smart_guitar_back_v5.dxf", layers=["VOID_CHAMBERS"])[1].polygon
     r, m = 3.175 / 2, 0.01
     T = poly.buffer(-(r + m), quad_segs=_quad_segs(r + m, m / 2), join_style="round")
-    c = np.asarray(T.exterior.coords)
-    segs = shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1))
-    assert float(shapely.distance(poly.boundary, segs).min()) >= r + m / 2 - 1e-9
+    assert _chord_clearance(T.exterior, poly.boundary) >= r + m / 2 - 1e-9

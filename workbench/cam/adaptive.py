@@ -1807,11 +1807,12 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
     t1 = time.perf_counter()
     guarded = 0
     if p.arc_fit:
-        # a fitted arc lies within the tolerance of its points, which near a wall can be up
-        # to the tolerance closer than the polyline (on T's boundary, r + m with m = the
+        # a fitted arc lies within the tolerance of its points, so near a wall it can come up
+        # to the tolerance closer than the polyline (on T's boundary: r + m, m = the
         # tolerance, less T's own chord error m / 2): pieces that would come closer than r
-        # are put back as lines (measured: 2 of 5,900 pieces on the Les Paul CUTOUT band,
-        # D 6.35, stepover 0.45, reached 2.3 um into the wall)
+        # are put back as lines. Measured before T's chords kept m / 2 (pocket._quad_segs):
+        # a G3 on the Les Paul CUTOUT band (D 6.35, stepover 0.45) reached 2.3 um into the
+        # wall; the sweep of the shared pockets then found fitted paths 0.4 um from r
         moves = fit_arcs(moves, p.tolerance, start=start,
                          guard=clearance_guard(poly, p.tool_d, start))
         guarded = int(moves.attrs.get("arcfit_guarded", 0))

@@ -177,7 +177,7 @@ def _quad_segs(d: float, tol: float) -> int:
     GEOS splits a fillet of angle ``A`` into ``int(A / q + 0.5)`` equal chords, ``q`` the
     quantum ``pi / 2 / quad_segs`` (``OffsetSegmentGenerator::addDirectedFillet``): a fillet
     just under ``1.5 q`` is one chord of ``1.5 q``. So ``q`` is taken as 1 / 1.5 of the angle
-    of a chord of sagitta ``tol``. (With ``q`` equal to that angle, a 1/16" tool's offset of a
+    of a chord of sagitta ``tol``. (With ``q`` equal to that angle, a 1/8" tool's offset of a
     smart-guitar void chamber came 0.8 um inside the tool radius, for a 0.01 mm margin.)"""
     if d <= tol:
         return 4
