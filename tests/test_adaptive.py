@@ -429,3 +429,24 @@ def test_planner_raster_marks_the_cells_whose_centres_lie_inside():
         got = pl._raster(g)
         assert got.any()
         assert np.array_equal(got, shapely.contains_xy(g, X, Y))
+
+
+def test_a_long_narrow_band_keeps_a_fine_field_cell():
+    # the cell cap counts the cells of the pocket, not of its bounding box: a 13 mm band
+    # around a 380 x 270 mm outline (14 % of its box, like the Les Paul CUTOUT band) with a
+    # 1/8" tool was planned at D / 12 (188 helix entries, 115 drops on the real band); a pocket
+    # filling its box takes the same number of cells in it
+    import workbench.cam.adaptive as A
+
+    outer = box(0, 0, 380, 270)
+    band = outer.difference(outer.buffer(-13))
+    D = 3.175
+    pl = A._Planner(A.AdaptiveParams(tool_d=D, stepover=0.1, stepdown=3, depth=3), band, "band")
+    pl.setup()
+    assert D / pl.h > 20.0  # the bounding-box cap gave D / 11.8
+    assert band.area / pl.h ** 2 == pytest.approx(A._FIELD_MAX_CELLS, rel=1e-6)
+    assert pl.nx * pl.ny <= A._FIELD_MAX_RASTER_CELLS
+    full = A._Planner(A.AdaptiveParams(tool_d=D, stepover=0.1, stepdown=3, depth=3), outer, "full")
+    full.setup()
+    assert D / full.h < 0.9 * A._FIELD_MIN_CELLS_PER_D
+    assert outer.area / full.h ** 2 == pytest.approx(A._FIELD_MAX_CELLS, rel=1e-6)

@@ -151,8 +151,17 @@ _DIRECTION_DEADBAND_DEG = 25.0
 _LINK_MARGIN_H = 0.5
 # planner raster (the engagement field, fronts, links): the cell is D / 60 at the finest (small
 # pockets), D / 27 at the coarsest, chosen in between so that the pocket's window holds about
-# _FIELD_CELL_BUDGET cells; a pocket too large for _FIELD_MAX_CELLS at D / 27 takes a coarser
-# cell (the Les Paul body: D / 25). The planner's time is about proportional to the cell count.
+# _FIELD_CELL_BUDGET cells; a pocket whose own area holds more than _FIELD_MAX_CELLS cells at
+# D / 27 takes a coarser cell (the Les Paul body: D / 24.9), and so does one whose window would
+# hold more than _FIELD_MAX_RASTER_CELLS (memory: about 20 bytes a cell). The planner's time is
+# about proportional to the cells the pocket holds, not to its window's: the fronts' windows
+# are local. (The cap counted the window's cells until 2026-12: the Les Paul CUTOUT band, 14 %
+# of its window, was planned at D / 11.9 with a 1/8" tool, stepover 0.1; its fronts could not
+# follow the field and the plan took 188 helix entries and 115 drops, 242 s to plan, 4575 s to
+# run, engagement p95 target + 6.3 deg. At D / 24: 1 helix, 5 drops, 60 s, 3531 s, + 2.6 deg.
+# 9.1e5 keeps the body's cell within 0.3 % of what the window cap gave it; its cycle time moves
+# by up to 2 % with the cell: 2664.0 s at 8.8e5, 2623.7 s at 9.0e5, 2615.6 s at 9.1e5, and
+# 2616.1 s before)
 # Measured on the cavities of benchmarks/bench_adaptive_vs_freecad.py (D 6, stepover 0.2),
 # going from D / 60 to this rule (D / 50 to D / 27 there): planning time 2.4 x shorter, cycle
 # time 4.6 % and cutting length 1-6 % shorter (the finer field's raster noise held its fronts
@@ -161,7 +170,8 @@ _LINK_MARGIN_H = 0.5
 _FIELD_CELLS_PER_D = 60.0
 _FIELD_MIN_CELLS_PER_D = 27.0
 _FIELD_CELL_BUDGET = 3.0e5
-_FIELD_MAX_CELLS = 1.5e6
+_FIELD_MAX_CELLS = 9.1e5
+_FIELD_MAX_RASTER_CELLS = 1.0e7
 
 
 @dataclass(frozen=True)
@@ -443,7 +453,8 @@ class _Planner:
         # than _FIELD_MAX_CELLS cells (a large pocket takes a coarser cell)
         h = max(self.D / _FIELD_CELLS_PER_D,
                 min(math.sqrt(area / _FIELD_CELL_BUDGET), self.D / _FIELD_MIN_CELLS_PER_D),
-                math.sqrt(area / _FIELD_MAX_CELLS))
+                math.sqrt(self.poly.area / _FIELD_MAX_CELLS),
+                math.sqrt(area / _FIELD_MAX_RASTER_CELLS))
         self.h = h
         self.x0, self.y0 = minx - pad, miny - pad
         self.nx = int(math.ceil((maxx - minx + 2 * pad) / h))
@@ -457,7 +468,7 @@ class _Planner:
         # weight of the _FIELD_SIGMA smoothing of the engagement field: 0 within r + D/2 of the
         # walls (one cell there: in a channel the field changes across a few cells, smoothing
         # would move its contour), 1 from r + D on
-        self.smooth_w = np.clip((self.wall_dist - (r + 0.5 * self.D)) / (0.5 * self.D), 0.0, 1.0)
+        self.smooth_w = np.clip((self.wall_dist - (r + 0.5 * self.D)) / (0.5 * self.D), 0.0, 1.0).astype(np.float32)
         self.Tmask = self._raster(T)
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
@@ -538,7 +549,7 @@ class _Planner:
             full = sfft.irfft2(Fm * F, shape)
             out.append(full[kr + j0 - a0: kr + j1 - a0, kr + i0 - b0: kr + i1 - b0])
         E1, E2, Mx, My = out
-        E = E1 + self.smooth_w[j0:j1, i0:i1].astype(np.float32) * (E2 - E1)
+        E = E1 + self.smooth_w[j0:j1, i0:i1] * (E2 - E1)
         return E, Mx, My
 
     @staticmethod
