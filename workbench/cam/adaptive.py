@@ -241,8 +241,9 @@ def _oriented(g: BaseGeometry) -> BaseGeometry:
 
 def _without_repeats(g: BaseGeometry) -> BaseGeometry:
     """``g`` without the vertices that lie within 1e-6 mm of the line through their
-    neighbours (Douglas-Peucker, ``shapely.simplify``; the outline moves by at most that),
-    ``g`` itself if that would leave it invalid or empty. Where the swept area's outline runs
+    neighbours (Douglas-Peucker, ``shapely.simplify``; the outline moves by at most that).
+    If that would leave it invalid, empty or of another area, only the vertices closer than
+    1e-6 mm to the previous one are dropped (``g`` itself if even that is invalid). Where the swept area's outline runs
     along ``T``'s boundary, the overlay of each front's growth (cut from ``T`` too) with it
     nodes the two lines into runs of collinear and near-duplicate vertices, and the next
     overlay multiplies them: on the Les Paul CUTOUT band (D 6.35, stepover 0.1) the outline
@@ -450,7 +451,8 @@ class _Planner:
         area = (maxx - minx + 2 * pad) * (maxy - miny + 2 * pad)
         # cell: the pocket in about _FIELD_CELL_BUDGET cells, but no coarser than
         # D / _FIELD_MIN_CELLS_PER_D and no finer than D / _FIELD_CELLS_PER_D; never more
-        # than _FIELD_MAX_CELLS cells (a large pocket takes a coarser cell)
+        # than _FIELD_MAX_CELLS cells in the pocket itself (a large pocket takes a coarser
+        # cell) nor _FIELD_MAX_RASTER_CELLS in the window
         h = max(self.D / _FIELD_CELLS_PER_D,
                 min(math.sqrt(area / _FIELD_CELL_BUDGET), self.D / _FIELD_MIN_CELLS_PER_D),
                 math.sqrt(self.poly.area / _FIELD_MAX_CELLS),
