@@ -239,18 +239,20 @@ def _oriented(g: BaseGeometry) -> BaseGeometry:
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
-def _without_repeats(g: BaseGeometry) -> BaseGeometry:
+def _lean(g: BaseGeometry) -> BaseGeometry:
     """``g`` without the vertices that lie within 1e-6 mm of the line through their
     neighbours (Douglas-Peucker, ``shapely.simplify``; the outline moves by at most that).
     If that would leave it invalid, empty or of another area, only the vertices closer than
-    1e-6 mm to the previous one are dropped (``g`` itself if even that is invalid). Where the swept area's outline runs
-    along ``T``'s boundary, the overlay of each front's growth (cut from ``T`` too) with it
-    nodes the two lines into runs of collinear and near-duplicate vertices, and the next
-    overlay multiplies them: on the Les Paul CUTOUT band (D 6.35, stepover 0.1) the outline
-    held 8,192 vertices within 1 mm after 110 fronts and each union took 126 ms (the plan ran
-    for minutes). Dropping only the vertices closer than 1e-6 mm to the previous one still
-    left 17,478 vertices after 800 fronts, 95 % of them on ``T``'s straight edges 1 um to
-    0.2 mm apart, where 889 describe the same outline (a union with it 10 x faster)."""
+    1e-6 mm to the previous one are dropped (``g`` itself if even that is invalid).
+
+    Where the swept area's outline runs along ``T``'s boundary, the overlay of each front's
+    growth (cut from ``T`` too) with it nodes the two lines into runs of collinear and
+    near-duplicate vertices, and the next overlay multiplies them: on the Les Paul CUTOUT
+    band (D 6.35, stepover 0.1) the outline held 8,192 vertices within 1 mm after 110 fronts
+    and each union took 126 ms (the plan ran for minutes). Dropping only the vertices closer
+    than 1e-6 mm to the previous one still left 17,478 vertices after 800 fronts, 95 % of
+    them on ``T``'s straight edges 1 um to 0.2 mm apart, where 889 describe the same outline
+    (a union with it 10 x faster)."""
     out = shapely.simplify(g, 1e-6, preserve_topology=False)
     if out.is_empty or not out.is_valid or abs(out.area - g.area) > 1e-6 * max(g.length, 1.0):
         out = shapely.remove_repeated_points(g, 1e-6)
@@ -510,9 +512,7 @@ class _Planner:
         i1 = min(self.nx, int((maxx - self.x0) / h) + 2 + pad)
         j0 = max(0, int((miny - self.y0) / h) - 1 - pad)
         j1 = min(self.ny, int((maxy - self.y0) / h) + 2 + pad)
-        X, Y = np.meshgrid(self.xs[i0:i1], self.ys[j0:j1])
-        shapely.prepare(poly)
-        pm = shapely.contains_xy(poly, X, Y)
+        pm = self._fill(poly, (j0, j1, i0, i1))
         self.Smask[j0:j1, i0:i1] |= pm
         # only the material within r of ``poly`` itself (not of the rest of the swept area,
         # which may be claimed ahead of the cut)
@@ -1243,7 +1243,7 @@ class _Planner:
         for pg in polys[1:]:
             reg = reg.symmetric_difference(pg)
         new = reg.intersection(self.T)
-        new = _without_repeats(shapely.union_all([new, self.S]))
+        new = _lean(shapely.union_all([new, self.S]))
         parts = _pieces(new)
         kept = [q for q in parts if q.area > h * h]
         new = _oriented(new if len(kept) == len(parts) else shapely.union_all(kept))
@@ -1604,31 +1604,38 @@ class _Planner:
         return grew
 
     def _raster(self, g: BaseGeometry) -> np.ndarray:
-        """Boolean planner raster of the cells whose centre lies in ``g`` (its polygons; a
-        centre on the outline may fall either way): an even-odd scan-line fill of its rings
-        over their bounding box (:func:`_parity_cells`). ``shapely.contains_xy`` over the box
-        took 90 ms a call on the Les Paul CUTOUT band, 5.3 s of a 61 s plan."""
+        """Boolean planner raster (the whole grid) of the cells whose centre lies in ``g``,
+        filled over ``g``'s bounding box by :meth:`_fill`."""
         out = np.zeros((self.ny, self.nx), dtype=bool)
         if g.is_empty:
-            return out
-        parts = shapely.get_parts(g)
-        parts = parts[shapely.get_type_id(parts) == 3]
-        if not len(parts):
             return out
         minx, miny, maxx, maxy = g.bounds
         h = self.h
         i0, i1 = max(0, int((minx - self.x0) / h)), min(self.nx, int((maxx - self.x0) / h) + 2)
         j0, j1 = max(0, int((miny - self.y0) / h)), min(self.ny, int((maxy - self.y0) / h) + 2)
         if i0 < i1 and j0 < j1:
-            xy, idx = shapely.get_coordinates(shapely.get_rings(parts), return_index=True)
-            same = idx[1:] == idx[:-1]
-            a, b = xy[:-1][same], xy[1:][same]
-            win = np.zeros((j1 - j0, i1 - i0), dtype=np.uint8)
-            _kernels()["parity"](np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]),
-                                 np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]),
-                                 self.x0 + i0 * h, self.y0 + j0 * h, h, win)
-            out[j0:j1, i0:i1] = win.astype(bool)
+            out[j0:j1, i0:i1] = self._fill(g, (j0, j1, i0, i1))
         return out
+
+    def _fill(self, g: BaseGeometry, box: tuple[int, int, int, int]) -> np.ndarray:
+        """Over raster window ``box`` (j0, j1, i0, i1), the cells whose centre lies in ``g``
+        (its polygons; a centre on the outline may fall either way): an even-odd scan-line
+        fill of its rings (:func:`_parity_cells`). ``shapely.contains_xy`` over the window
+        took 90 ms a call on the Les Paul CUTOUT band, 5.3 s of a 61 s plan."""
+        j0, j1, i0, i1 = box
+        win = np.zeros((max(0, j1 - j0), max(0, i1 - i0)), dtype=np.uint8)
+        parts = shapely.get_parts(g)
+        parts = parts[shapely.get_type_id(parts) == 3]
+        if not len(parts) or not win.size:
+            return win.astype(bool)
+        xy, idx = shapely.get_coordinates(shapely.get_rings(parts), return_index=True)
+        same = idx[1:] == idx[:-1]
+        a, b = xy[:-1][same], xy[1:][same]
+        h = self.h
+        _kernels()["parity"](np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]),
+                             np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]),
+                             self.x0 + i0 * h, self.y0 + j0 * h, h, win)
+        return win.astype(bool)
 
     def _spirals(self) -> None:
         """Phase 1: spirals. While the uncleared tool-centre area holds a circle of radius at

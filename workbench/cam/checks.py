@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from ..toolpath import Toolpath
+from .arcfit import Guard
 
 __all__ = ["GougeReport", "UncutReport", "DepthReport", "gouge_check", "uncut_area",
            "depths_reached", "straight_line_inside", "tool_centre_paths", "clearance_guard"]
@@ -130,7 +130,7 @@ def _clearance(paths: Sequence[np.ndarray], poly: BaseGeometry) -> np.ndarray:
 
 def clearance_guard(region: Any, tool_d: float, start: tuple[float, float, float], *,
                     tol: float = 1e-6, max_sagitta: float = 1e-4
-                    ) -> Callable[[pd.DataFrame, np.ndarray], np.ndarray]:
+                    ) -> Guard:
     """A ``guard`` for :func:`workbench.cam.arcfit.fit_arcs`: of the given rows of a moves
     table (the toolpath starting at ``start``), those whose tool-centre path comes closer than
     ``tool_d / 2 - tol`` to a wall or island of ``region``, or leaves it, so that the fitted
