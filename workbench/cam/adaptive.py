@@ -55,8 +55,12 @@ searches the step direction point by point, reached by moving whole fronts at on
    the tool can still reach, other than a wall skin the finishing profile takes, re-opens its
    part of the swept area and phase 2 runs again (up to three times); stock still standing
    after that (a gap between two fronts that a growth step closed with no front left to cut)
-   is cut directly, by *rest cuts* through it (``meta["rest_cuts"]``). No heuristic above
-   may leave uncut stock.
+   is cut directly, by *rest cuts* through it (``meta["rest_cuts"]``). Last, an exact check
+   finds stock narrower than a raster cell (which may hold no cell centre): cells farther than
+   ``r - 0.75 h`` from every tool-centre path at depth (exact point-segment distances) are
+   checked on the swept discs themselves (shapely, locally), and stock wider than
+   ``_SLIVER_MIN_WIDTH`` is cut (``meta["sliver_cuts"]``). No heuristic above may leave
+   uncut stock.
 7. **Links.** From the end of one piece to the start of the next the tool stays down (kind
    ``link``, at ``link_feed``) when the straight segment meets no material (on the planner
    raster, keeping half a cell beyond ``r`` from stock it moves toward; within that margin
@@ -149,6 +153,10 @@ _SKIN_AE = 0.9
 _DIRECTION_DEADBAND_DEG = 25.0
 # a link keeps this many raster cells beyond r from stock it moves toward (_Planner._clear_path)
 _LINK_MARGIN_H = 0.5
+# stock narrower than this (mm) is not cut by the exact sliver check (_Planner._seal_slivers):
+# half the width workbench.cam.checks.uncut_area counts as significant (2 x its min_width),
+# so that the arc fit's shifts (up to the tolerance) do not lift a sliver over that width
+_SLIVER_MIN_WIDTH = 0.02
 # planner raster (the engagement field, fronts, links): the cell is D / 60 at the finest (small
 # pockets), D / 27 at the coarsest, chosen in between so that the pocket's window holds about
 # _FIELD_CELL_BUDGET cells; a pocket whose own area holds more than _FIELD_MAX_CELLS cells at
@@ -424,7 +432,7 @@ class _Planner:
         self.warnings: list[str] = []
         self._absorb_ok = True
         self.counts = {"break_ins": 0, "reopened": 0, "helix": 0, "ramp": 0, "plunge": 0, "drop": 0, "fronts": 0,
-                       "spirals": 0, "spiral_links": 0, "rest_cuts": 0, "trochoid_pieces": 0, "trochoid_loops": 0, "slots": 0, "retracts": 0}
+                       "spirals": 0, "spiral_links": 0, "rest_cuts": 0, "sliver_cuts": 0, "trochoid_pieces": 0, "trochoid_loops": 0, "slots": 0, "retracts": 0}
 
     # ------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -1346,6 +1354,9 @@ class _Planner:
                 break
             self._rounds()
         self._rest_cuts()
+        for _ in range(2):
+            if not self._seal_slivers():
+                break
         self._finish()
 
     def _rest_cuts(self) -> None:
@@ -1404,6 +1415,132 @@ class _Planner:
                 piece.append(q)
             self._rest_piece(np.asarray(piece))
             here = self.pos
+
+    def _depth_paths(self) -> list[np.ndarray]:
+        """Tool-centre polylines (``(n, 2)`` arrays, mm) of every move the 2-D plan so far
+        makes at depth: cuts and keep-down links between entries, each helix's full circle
+        (its flat turn; a polygon of chord sagitta under 1e-4 mm, inside the circle), each
+        ramp's chord, a plunge's or drop's point (n = 1); with ``finish_pass``, the
+        finishing profile's rings that :meth:`_finish` will cut."""
+        out: list[np.ndarray] = []
+        cur: list[tuple[float, float]] = []
+        for op in self.ops:
+            if op.kind != "entry":
+                cur.append((op.x, op.y))
+                continue
+            if cur:
+                out.append(np.asarray(cur))
+            if op.method == "helix" and op.center is not None and op.rh > 0:
+                n = max(16, int(math.ceil(math.pi / math.acos(max(-1.0, 1.0 - 1e-4 / op.rh)))))
+                t = np.linspace(0.0, 2.0 * math.pi, n + 1)
+                out.append(op.center + op.rh * np.column_stack([np.cos(t), np.sin(t)]))
+                cur = [(op.x, op.y)]
+            elif op.method == "ramp" and op.path is not None:
+                out.append(np.asarray(op.path, dtype=float))
+                cur = [tuple(op.path[0])]
+            else:
+                cur = [(op.x, op.y)]
+        if cur:
+            out.append(np.asarray(cur))
+        if self.p.finish_pass:
+            out += self._finish_rings()
+        return out
+
+    def _seal_slivers(self) -> bool:
+        """Exact last step of the safety net: stock narrower than a raster cell, which the
+        raster-based steps above cannot see (it may hold no cell centre), is found on the
+        swept discs themselves and cut by rest cuts. True when any was cut.
+
+        1. Candidates (raster, exact distances): cells of the pocket within ``r - h`` of
+           ``T`` (so the tool can reach them, corners beyond the tool radius excluded) whose
+           centre lies farther than ``r - 0.75 h`` from every tool-centre path at depth
+           (:meth:`_depth_paths`, :func:`workbench.cam.replay.remove_capsules`). The distance
+           to the paths is 1-Lipschitz and every point lies within ``h / sqrt(2)`` of a cell
+           centre, so any stock point (distance over ``r``) has a candidate cell within
+           ``h / sqrt(2)``.
+        2. Each 8-connected group of candidates is checked exactly (shapely, over its box
+           grown by h): the reachable area ``(T ⊕ r)`` less the discs of radius
+           ``r - tol / 2`` along the paths near it (half the arc-fit tolerance kept, so
+           that fitted arcs do not reopen it). Stock wider than ``_SLIVER_MIN_WIDTH`` (the
+           width :func:`workbench.cam.checks.uncut_area` counts as significant) is cut.
+        3. Each such sliver is cut like :meth:`_rest_cuts`' stock: tool positions on it
+           (its inscribed circle's centre and points of its outline), each within ``r / 2``
+           of the next, chained, moved into ``T``.
+
+        Measured: smart_guitar_back_v5 BODY_OUTLINE (D 6.35, stepover 0.3) left a
+        0.061 mm², 0.166 mm wide sliver where three families of fronts meet, 80 mm from the
+        wall; its planner cell was 0.327 mm."""
+        self._flush_tail()  # its cuts are in the plan (_finish would cut it first)
+        h, r = self.h, self.r
+        paths = self._depth_paths()
+        if not paths:
+            return False
+        reach = ndimage.distance_transform_edt(~self.Tmask) * h <= r - h
+        cand = self._raster(self.poly) & reach
+        rho = r - 0.75 * h
+        for pth in paths:
+            remove_capsules(cand, self.xs, self.ys, self.x0, self.y0, h,
+                            pth if len(pth) >= 2 else np.vstack([pth, pth]), rho)
+        if not cand.any():
+            return False
+        # every path as segments (a point as a zero-length one), for the local exact check
+        a = np.vstack([p[:-1] if len(p) >= 2 else p for p in paths])
+        b = np.vstack([p[1:] if len(p) >= 2 else p for p in paths])
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        rr = r - 0.5 * self.tol
+        w = 0.5 * _SLIVER_MIN_WIDTH
+        lab, _n = ndimage.label(cand, structure=np.ones((3, 3), dtype=bool))
+        slivers: list[BaseGeometry] = []
+        for sl in ndimage.find_objects(lab):
+            bx0, bx1 = self.xs[sl[1].start] - 1.5 * h, self.xs[sl[1].stop - 1] + 1.5 * h
+            by0, by1 = self.ys[sl[0].start] - 1.5 * h, self.ys[sl[0].stop - 1] + 1.5 * h
+            near = ((lo[:, 0] <= bx1 + r) & (hi[:, 0] >= bx0 - r) &
+                    (lo[:, 1] <= by1 + r) & (hi[:, 1] >= by0 - r))
+            box = shapely.box(bx0, by0, bx1, by1)
+            reach_loc = shapely.clip_by_rect(self.T, bx0 - r - h, by0 - r - h, bx1 + r + h, by1 + r + h)
+            stock = box.intersection(reach_loc.buffer(r, quad_segs=16)).intersection(self.poly)
+            if near.any():
+                segs = shapely.linestrings(np.stack([a[near], b[near]], axis=1))
+                zero = (np.abs(a[near] - b[near]).sum(axis=1) <= 1e-12)
+                if zero.any():
+                    segs[zero] = shapely.points(a[near][zero])
+                stock = stock.difference(shapely.union_all(shapely.buffer(segs, rr, quad_segs=16)))
+            if stock.is_empty:
+                continue
+            sig = stock.buffer(-w, quad_segs=8)
+            if sig.is_empty:
+                continue
+            slivers += [q for q in _pieces(sig.buffer(w, quad_segs=8).intersection(stock)) if q.area > 0]
+        if not slivers:
+            return False
+        here = self.pos if self.pos is not None else np.zeros(2)
+        todo = []
+        for sv in slivers:
+            mic = shapely.maximum_inscribed_circle(sv, tolerance=1e-3)
+            c = np.asarray(mic.coords[0])
+            ring = np.asarray(shapely.segmentize(sv.exterior, 0.25 * r).coords)[:-1, :2]
+            pts = np.vstack([c[None, :], ring])
+            left = np.ones(len(pts), dtype=bool)
+            chosen = []
+            while left.any():
+                q = pts[np.flatnonzero(left)[0]]
+                chosen.append(q if shapely.contains_xy(self.T, q[0], q[1])
+                              else np.asarray(nearest_points(self.T, Point(q))[0].coords[0]))
+                left &= np.hypot(*(pts - q).T) > 0.5 * r
+            todo.append(np.asarray(chosen))
+        while todo:
+            k = min(range(len(todo)), key=lambda t: float(np.hypot(*(todo[t] - here).T).min()))
+            cs = todo.pop(k)
+            self.counts["sliver_cuts"] += 1
+            piece = [cs[0]]
+            for q in cs[1:]:
+                if not self.Tc.covers(LineString([piece[-1], q])):
+                    self._rest_piece(np.asarray(piece))
+                    piece = []
+                piece.append(q)
+            self._rest_piece(np.asarray(piece))
+            here = self.pos
+        return True
 
     def _rest_piece(self, pts: np.ndarray) -> None:
         """Cut one chain of :meth:`_rest_cuts` (a single position is cut as a circle of
@@ -1857,7 +1994,8 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         ``strategy="adaptive"``, ``params``, ``tool``, ``levels``, ``engagement_target_deg``,
         ``corner_contact_deg`` (the engagement the region's sharp corners force on any path
         that clears them, :func:`workbench.cam.engagement.corner_contact_bound`; 0 if none),
-        ``entries``, ``moves_before_arcfit``, ``moves_after_arcfit``, ``arcfit_guarded``
+        ``entries``, ``rest_cuts`` and ``sliver_cuts`` (cuts of the safety net, item 6 of the
+        module docstring), ``moves_before_arcfit``, ``moves_after_arcfit``, ``arcfit_guarded``
         (fitted pieces put back as lines because they would come closer than r to a wall,
         :func:`workbench.cam.checks.clearance_guard`), ``trochoid_pieces``,
         ``slots``, ``warnings``, ``planning_s`` (total) and ``timing_s`` (``plan``,
@@ -1926,6 +2064,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
         "spiral_links": int(pl.counts["spiral_links"]),
         "reopened": int(pl.counts["reopened"]),
         "rest_cuts": int(pl.counts["rest_cuts"]),
+        "sliver_cuts": int(pl.counts["sliver_cuts"]),
         "break_ins": int(pl.counts["break_ins"]),
         "trochoid_pieces": int(pl.counts["trochoid_pieces"]),
         "trochoid_loops": int(pl.counts["trochoid_loops"]),
