@@ -446,10 +446,29 @@ def test_a_long_narrow_band_keeps_a_fine_field_cell():
     assert D / pl.h > 20.0  # the bounding-box cap gave D / 11.8
     assert band.area / pl.h ** 2 == pytest.approx(A._FIELD_MAX_CELLS, rel=1e-6)
     assert pl.nx * pl.ny <= A._FIELD_MAX_RASTER_CELLS
-    full = A._Planner(A.AdaptiveParams(tool_d=D, stepover=0.1, stepdown=3, depth=3), outer, "full")
+    full = A._Planner(A.AdaptiveParams(tool_d=6.35, stepover=0.1, stepdown=3, depth=3), outer, "full")
     full.setup()
-    assert D / full.h < 0.9 * A._FIELD_MIN_CELLS_PER_D
+    assert 6.35 / full.h < 0.9 * A._FIELD_MIN_CELLS_PER_D
     assert outer.area / full.h ** 2 == pytest.approx(A._FIELD_MAX_CELLS, rel=1e-6)
+
+
+def test_a_small_tool_on_a_body_sized_pocket_keeps_its_cell_under_d_over_18():
+    # the pocket-cell cap alone gave a 1/8" tool D / 9.5 on a 380 x 270 mm pocket; on the
+    # smart guitar body (97,502 mm^2, D / 9.7) the plan took 451 helix entries and 581 s;
+    # at D / 18, 8 helix entries and 80 s. The raster cap (memory) still binds beyond that
+    import workbench.cam.adaptive as A
+
+    outer = box(0, 0, 380, 270)
+    D = 3.175
+    pl = A._Planner(A.AdaptiveParams(tool_d=D, stepover=0.2, stepdown=3, depth=3), outer, "body")
+    pl.setup()
+    assert D / pl.h == pytest.approx(A._FIELD_COARSEST_CELLS_PER_D)
+    assert outer.area / pl.h ** 2 > 3.0 * A._FIELD_MAX_CELLS
+    huge = box(0, 0, 1200, 900)
+    pl = A._Planner(A.AdaptiveParams(tool_d=D, stepover=0.2, stepdown=3, depth=3), huge, "table")
+    pl.setup()
+    assert pl.nx * pl.ny <= A._FIELD_MAX_RASTER_CELLS * 1.001
+    assert D / pl.h < A._FIELD_COARSEST_CELLS_PER_D
 
 
 def _stock_left(pl, paths, min_width):

@@ -161,7 +161,13 @@ _SLIVER_MIN_WIDTH = 0.02
 # pockets), D / 27 at the coarsest, chosen in between so that the pocket's window holds about
 # _FIELD_CELL_BUDGET cells; a pocket whose own area holds more than _FIELD_MAX_CELLS cells at
 # D / 27 takes a coarser cell (the Les Paul body: D / 24.9), and so does one whose window would
-# hold more than _FIELD_MAX_RASTER_CELLS (memory: about 20 bytes a cell). The planner's time is
+# hold more than _FIELD_MAX_RASTER_CELLS (memory: the 1/8" body below, 5.5e6 cells, peaked
+# at 0.93 GB), but the pocket cap takes it no coarser than D / _FIELD_COARSEST_CELLS_PER_D
+# (a 1/8" tool on the smart guitar body, 97,502 mm^2, stepover 0.2, one level: at D / 9.7
+# from the cap, 451 helix entries, 581 s to plan, links 65.6 m, cycle 10,030 s, raster-check
+# p95 / p99 target + 5.1 / + 24.1 deg; at D / 18, 8 helix entries, 80 s, 27.9 m, 8,248 s,
+# + 2.4 / + 4.1 deg. A 1/4" tool takes D / 19.4 there with 3 helix entries; the CUTOUT band
+# at D / 11.9 failed, see below). The planner's time is
 # about proportional to the cells the pocket holds, not to its window's: the fronts' windows
 # are local. (The cap counted the window's cells until 2026-12: the Les Paul CUTOUT band, 14 %
 # of its window, was planned at D / 11.9 with a 1/8" tool, stepover 0.1; its fronts could not
@@ -179,6 +185,7 @@ _FIELD_CELLS_PER_D = 60.0
 _FIELD_MIN_CELLS_PER_D = 27.0
 _FIELD_CELL_BUDGET = 3.0e5
 _FIELD_MAX_CELLS = 9.1e5
+_FIELD_COARSEST_CELLS_PER_D = 18.0
 _FIELD_MAX_RASTER_CELLS = 1.0e7
 
 
@@ -462,10 +469,11 @@ class _Planner:
         # cell: the pocket in about _FIELD_CELL_BUDGET cells, but no coarser than
         # D / _FIELD_MIN_CELLS_PER_D and no finer than D / _FIELD_CELLS_PER_D; never more
         # than _FIELD_MAX_CELLS cells in the pocket itself (a large pocket takes a coarser
-        # cell) nor _FIELD_MAX_RASTER_CELLS in the window
+        # cell, down to D / _FIELD_COARSEST_CELLS_PER_D) nor _FIELD_MAX_RASTER_CELLS in
+        # the window
         h = max(self.D / _FIELD_CELLS_PER_D,
                 min(math.sqrt(area / _FIELD_CELL_BUDGET), self.D / _FIELD_MIN_CELLS_PER_D),
-                math.sqrt(self.poly.area / _FIELD_MAX_CELLS),
+                min(math.sqrt(self.poly.area / _FIELD_MAX_CELLS), self.D / _FIELD_COARSEST_CELLS_PER_D),
                 math.sqrt(area / _FIELD_MAX_RASTER_CELLS))
         self.h = h
         self.x0, self.y0 = minx - pad, miny - pad
