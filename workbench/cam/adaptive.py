@@ -1465,7 +1465,10 @@ class _Planner:
            (:meth:`_depth_paths`, :func:`workbench.cam.replay.remove_capsules`). The distance
            to the paths is 1-Lipschitz and every point lies within ``h / sqrt(2)`` of a cell
            centre, so any stock point (distance over ``r``) has a candidate cell within
-           ``h / sqrt(2)``.
+           ``h / sqrt(2)``. Without a finishing pass, stock within r of ``T``'s outline
+           (the scallops roughing leaves on the walls, which no front traces) is not
+           looked for: cut by 60 rest cuts on the Les Paul NECK_MORTISE it cost 5.5 % of
+           the cycle and still left 8 of its 22 mm².
         2. Each 8-connected group of candidates is checked exactly (shapely, over its box
            grown by h): the reachable area ``(T ⊕ r)`` less the discs of radius
            ``r - tol / 2`` along the paths near it (half the arc-fit tolerance kept, so
@@ -1483,6 +1486,10 @@ class _Planner:
         paths = self._depth_paths()
         if not paths:
             return False
+        if not self.p.finish_pass:
+            # the scallops a roughing pass leaves on the walls are not slivers: counted as
+            # cut (by T's outline, not cut), as the fronts leave them
+            paths = paths + self._finish_rings(self.T)
         reach = ndimage.distance_transform_edt(~self.Tmask) * h <= r - h
         cand = self._raster(self.poly) & reach
         rho = r - 0.75 * h
@@ -1565,10 +1572,11 @@ class _Planner:
         self._remove_path(pts)
         self._mark_path(pts)
 
-    def _finish_rings(self) -> list[np.ndarray]:
-        """Closed centre paths of the finishing profile (walls and islands, CCW/CW)."""
+    def _finish_rings(self, area: BaseGeometry | None = None) -> list[np.ndarray]:
+        """Closed centre paths of the finishing profile (walls and islands, CCW/CW): the
+        rings of ``T_finish``, or of ``area``."""
         rings = []
-        for pg in _pieces(self.T_finish):
+        for pg in _pieces(self.T_finish if area is None else area):
             pg = orient(pg, 1.0)
             rings += [np.asarray(pg.exterior.coords)[:, :2]] + \
                      [np.asarray(i.coords)[:, :2] for i in pg.interiors]
