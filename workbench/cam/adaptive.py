@@ -1385,23 +1385,11 @@ class _Planner:
         lab, n = ndimage.label(mat, structure=np.ones((3, 3), dtype=bool))
         if n == 0:
             return
-        rho = 0.5 * r
         chains: list[np.ndarray] = []
         for k, sl in enumerate(ndimage.find_objects(lab), start=1):
             jj, ii = np.nonzero(lab[sl] == k)
-            pts = np.column_stack([self.xs[ii + sl[1].start], self.ys[jj + sl[0].start]])
-            left = np.ones(len(pts), dtype=bool)
-            chosen = []
-            while left.any():
-                q = pts[np.flatnonzero(left)[0]]
-                chosen.append(q)
-                left &= np.hypot(*(pts - q).T) > rho
-            cs = []
-            for q in chosen:
-                if not shapely.contains_xy(self.T, q[0], q[1]):
-                    q = np.asarray(nearest_points(self.T, Point(q))[0].coords[0])
-                cs.append(q)
-            chains.append(np.asarray(cs))
+            chains.append(self._cover(np.column_stack([self.xs[ii + sl[1].start],
+                                                       self.ys[jj + sl[0].start]])))
         here = self.pos if self.pos is not None else chains[0][0]
         while chains:
             k = min(range(len(chains)), key=lambda t: float(np.hypot(*(chains[t] - here).T).min()))
@@ -1414,15 +1402,33 @@ class _Planner:
                 nxt = min(rest, key=lambda t: float(np.hypot(*(cs[t] - last))))
                 order.append(nxt)
                 rest.discard(nxt)
-            piece = [cs[order[0]]]
-            for t in order[1:]:
-                q = cs[t]
-                if not self.Tc.covers(LineString([piece[-1], q])):
-                    self._rest_piece(np.asarray(piece))
-                    piece = []
-                piece.append(q)
-            self._rest_piece(np.asarray(piece))
+            self._cut_chain(cs[order])
             here = self.pos
+
+    def _cover(self, pts: np.ndarray) -> np.ndarray:
+        """Tool positions for rest cuts over stock points ``pts`` (``(n, 2)``, mm): greedy,
+        in the order given, each point chosen unless within ``r / 2`` of one chosen before,
+        moved to the nearest point of ``T`` when outside it. ``(m, 2)``."""
+        left = np.ones(len(pts), dtype=bool)
+        out = []
+        while left.any():
+            q = pts[np.flatnonzero(left)[0]]
+            left &= np.hypot(*(pts - q).T) > 0.5 * self.r
+            if not shapely.contains_xy(self.T, q[0], q[1]):
+                q = np.asarray(nearest_points(self.T, Point(q))[0].coords[0])
+            out.append(q)
+        return np.asarray(out)
+
+    def _cut_chain(self, cs: np.ndarray) -> None:
+        """Cut the rest-cut positions ``cs`` in order, as pieces (:meth:`_rest_piece`) split
+        where the straight way from one to the next leaves ``T``."""
+        piece = [cs[0]]
+        for q in cs[1:]:
+            if not self.Tc.covers(LineString([piece[-1], q])):
+                self._rest_piece(np.asarray(piece))
+                piece = []
+            piece.append(q)
+        self._rest_piece(np.asarray(piece))
 
     def _depth_paths(self) -> list[np.ndarray]:
         """Tool-centre polylines (``(n, 2)`` arrays, mm) of every move the 2-D plan so far
@@ -1472,11 +1478,11 @@ class _Planner:
         2. Each 8-connected group of candidates is checked exactly (shapely, over its box
            grown by h): the reachable area ``(T ⊕ r)`` less the discs of radius
            ``r - tol / 2`` along the paths near it (half the arc-fit tolerance kept, so
-           that fitted arcs do not reopen it). Stock wider than ``_SLIVER_MIN_WIDTH`` (the
-           width :func:`workbench.cam.checks.uncut_area` counts as significant) is cut.
-        3. Each such sliver is cut like :meth:`_rest_cuts`' stock: tool positions on it
-           (its inscribed circle's centre and points of its outline), each within ``r / 2``
-           of the next, chained, moved into ``T``.
+           that fitted arcs do not reopen it). Stock wider than ``_SLIVER_MIN_WIDTH`` (half
+           the width :func:`workbench.cam.checks.uncut_area` counts as significant) is cut.
+        3. Each such sliver is cut like :meth:`_rest_cuts`' stock: tool positions over its
+           inscribed circle's centre and its outline (:meth:`_cover`), chained
+           (:meth:`_cut_chain`).
 
         Measured: smart_guitar_back_v5 BODY_OUTLINE (D 6.35, stepover 0.3) left a
         0.061 mm², 0.166 mm wide sliver where three families of fronts meet, 80 mm from the
@@ -1531,29 +1537,13 @@ class _Planner:
         here = self.pos if self.pos is not None else np.zeros(2)
         todo = []
         for sv in slivers:
-            mic = shapely.maximum_inscribed_circle(sv, tolerance=1e-3)
-            c = np.asarray(mic.coords[0])
+            c = np.asarray(shapely.maximum_inscribed_circle(sv, tolerance=1e-3).coords[0])
             ring = np.asarray(shapely.segmentize(sv.exterior, 0.25 * r).coords)[:-1, :2]
-            pts = np.vstack([c[None, :], ring])
-            left = np.ones(len(pts), dtype=bool)
-            chosen = []
-            while left.any():
-                q = pts[np.flatnonzero(left)[0]]
-                chosen.append(q if shapely.contains_xy(self.T, q[0], q[1])
-                              else np.asarray(nearest_points(self.T, Point(q))[0].coords[0]))
-                left &= np.hypot(*(pts - q).T) > 0.5 * r
-            todo.append(np.asarray(chosen))
+            todo.append(self._cover(np.vstack([c[None, :], ring])))
         while todo:
             k = min(range(len(todo)), key=lambda t: float(np.hypot(*(todo[t] - here).T).min()))
-            cs = todo.pop(k)
             self.counts["sliver_cuts"] += 1
-            piece = [cs[0]]
-            for q in cs[1:]:
-                if not self.Tc.covers(LineString([piece[-1], q])):
-                    self._rest_piece(np.asarray(piece))
-                    piece = []
-                piece.append(q)
-            self._rest_piece(np.asarray(piece))
+            self._cut_chain(todo.pop(k))
             here = self.pos
         return True
 
