@@ -490,6 +490,7 @@ class _Planner:
         # would move its contour), 1 from r + D on
         self.smooth_w = np.clip((self.wall_dist - (r + 0.5 * self.D)) / (0.5 * self.D), 0.0, 1.0).astype(np.float32)
         self.Tmask = self._raster(T)
+        self._t_dist_cache: dict[str, np.ndarray] = {}
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
         self.active: BaseGeometry | None = None
@@ -1380,8 +1381,7 @@ class _Planner:
         mat = self._leftover()
         if not mat.any():
             return
-        dT = ndimage.distance_transform_edt(~self.Tmask) * h
-        mat &= dT <= r - 0.5 * h
+        mat &= self._t_dist(inside=False) <= r - 0.5 * h
         lab, n = ndimage.label(mat, structure=np.ones((3, 3), dtype=bool))
         if n == 0:
             return
@@ -1496,7 +1496,7 @@ class _Planner:
             # the scallops a roughing pass leaves on the walls are not slivers: counted as
             # cut (by T's outline, not cut), as the fronts leave them
             paths = paths + self._finish_rings(self.T)
-        reach = ndimage.distance_transform_edt(~self.Tmask) * h <= r - h
+        reach = self._t_dist(inside=False) <= r - h
         cand = self._raster(self.poly) & reach
         rho = r - 0.75 * h
         for pth in paths:
@@ -1746,6 +1746,18 @@ class _Planner:
         self.zone, self.zone_box, self.active = None, None, None
         return grew
 
+    def _t_dist(self, inside: bool) -> np.ndarray:
+        """Distance, mm, from each cell centre of the planner raster to the nearest centre of a
+        cell outside ``T`` (``inside``; 0 outside T) or of a cell in ``T`` (0 in T): the
+        Euclidean distance transform of ``Tmask`` (``scipy.ndimage.distance_transform_edt``),
+        computed once each (``T`` does not change; a spiral took one of the whole raster)."""
+        key = "in" if inside else "out"
+        got = self._t_dist_cache.get(key)
+        if got is None:
+            got = ndimage.distance_transform_edt(self.Tmask if inside else ~self.Tmask) * self.h
+            self._t_dist_cache[key] = got
+        return got
+
     def _raster(self, g: BaseGeometry) -> np.ndarray:
         """Boolean planner raster (the whole grid) of the cells whose centre lies in ``g``,
         filled over ``g``'s bounding box by :meth:`_fill`."""
@@ -1811,7 +1823,7 @@ class _Planner:
             c = np.array([self.xs[ii[k]], self.ys[jj[k]]])
             # grown by up to one stepover where the walls allow, so that no sliver thinner
             # than a stepover is left between the circle and a wall or the cleared area
-            dw = ndimage.distance_transform_edt(self.Tmask)[jj[k], ii[k]] * h
+            dw = self._t_dist(inside=True)[jj[k], ii[k]]
             rz = min(float(d[jj[k], ii[k]]) + self.p.stepover * self.D, float(dw)) - h
             disc = Point(c).buffer(rz, quad_segs=32)
             if not self.T.contains(disc):
