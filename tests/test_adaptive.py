@@ -24,6 +24,14 @@ TARGET = straight_cut_engagement_deg(1.2, 6.0)
 POLY = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
 
 
+def _region(shared_data, dxf, layer, idx=0):
+    """Region ``idx`` of ``layer`` in ``../shared/data/dxf/<dxf>`` (reader warnings off)."""
+    from workbench.geometry import read_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_regions(shared_data / "dxf" / dxf, layers=[layer])[idx]
+
+
 @pytest.fixture(scope="module")
 def tp_island():
     return plan_adaptive(POLY, tool_d=6, stepover=0.2, stepdown=2, depth=5, arc_fit=False)
@@ -108,10 +116,7 @@ def test_bad_inputs():
 
 @pytest.mark.slow
 def test_real_pickup_cavity(shared_data):
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["PICKUP_CAVITY"])[0]
+    reg = _region(shared_data, "LesPaul_CAM_Closed.dxf", "PICKUP_CAVITY")
     tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert gouge_check(tp, reg.polygon, 6.0).ok
     assert uncut_area(tp, reg.polygon, 6.0).significant_area < 1.0
@@ -132,10 +137,7 @@ def test_links_at_the_feed_cap_cut_no_stock(shared_data):
     # every link stays a graze. Measured: before the link check kept half a raster cell off
     # the stock it moves toward (and the finishing profile was led in at a corner), links
     # reached 15 deg here (54.5 at the corner lead-in on a 0.12 mm raster); now at most 9 deg
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["PICKUP_CAVITY"])[0]
+    reg = _region(shared_data, "LesPaul_CAM_Closed.dxf", "PICKUP_CAVITY")
     tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240)
     res = raster_engagement(tp, reg.polygon, 6.0)
     mv = tp.moves
@@ -195,10 +197,7 @@ def test_slot_pocket_gets_a_spiral_per_circle_and_short_links():
 def test_real_cavities_no_uncut_and_few_entries(shared_data, layer):
     # the zone planner's safety net: no stock the tool can reach is left, whatever the
     # fronts did; and the fronts enter every zone from cleared material (no helix per zone)
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reg = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=[layer])[0]
+    reg = _region(shared_data, "LesPaul_CAM_Closed.dxf", layer)
     tp = plan_adaptive(reg, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert gouge_check(tp, reg.polygon, 6.0).ok
     u = uncut_area(tp, reg.polygon, 6.0)
@@ -308,10 +307,7 @@ def test_no_gouge_with_small_tools_on_real_walls(shared_data, dxf, layer, idx, t
     # into the wall; on a void chamber with a 1/8" tool the tool-centre area's chords around
     # a corner came 0.8 um inside the tool radius (GEOS split a fillet into fewer chords than
     # quad_segs promised). Fixed by the arc fitter's clearance guard and _quad_segs
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        poly = read_regions(shared_data / "dxf" / dxf, layers=[layer])[idx].polygon
+    poly = _region(shared_data, dxf, layer, idx).polygon
     tp = plan_adaptive(poly, tool_d=tool_d, stepover=0.45, stepdown=3, depth=3, link_feed=15240)
     g = gouge_check(tp, poly, tool_d)
     assert g.ok and g.min_clearance_mm > 0.0
@@ -330,10 +326,7 @@ def test_swept_outline_does_not_pile_up_vertices_along_the_walls(shared_data, mo
     import shapely
 
     import workbench.cam.adaptive as A
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        poly = read_regions(shared_data / "dxf" / "LesPaul_CAM_Closed.dxf", layers=["CUTOUT"])[0].polygon
+    poly = _region(shared_data, "LesPaul_CAM_Closed.dxf", "CUTOUT").polygon
     seen: dict[str, float] = {}
 
     class Enough(Exception):
@@ -522,10 +515,7 @@ def test_no_sliver_is_left_where_front_families_meet(shared_data):
     # smart_guitar_back_v5 BODY_OUTLINE, 1/4" tool at stepover 0.3 (planner cell 0.33 mm):
     # the raster safety net left a sliver 0.166 mm wide, 0.061 mm^2, 80 mm from the wall at
     # (81.9, -128.1), where three families of fronts met
-    from workbench.geometry import read_regions
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reg = read_regions(shared_data / "dxf" / "smart_guitar_back_v5.dxf", layers=["BODY_OUTLINE"])[0]
+    reg = _region(shared_data, "smart_guitar_back_v5.dxf", "BODY_OUTLINE")
     tp = plan_adaptive(reg, tool_d=6.35, stepover=0.3, stepdown=3, depth=3, link_feed=15240)
     assert gouge_check(tp, reg.polygon, 6.35).ok
     u = uncut_area(tp, reg.polygon, 6.35)
