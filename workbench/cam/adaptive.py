@@ -86,7 +86,9 @@ searches the step direction point by point, reached by moving whole fronts at on
 9. **Entries.** A helix (centre-path diameter ``D/2``, or as large as fits down to ``D/8``) at
    the centre of the largest inscribed circle of the piece of ``T``; a zig-zag ramp along the
    longest straight chord inside ``T`` when no helix fits; a plunge as the last resort (with
-   a warning).
+   a warning) or with ``entry="plunge"``. After a plunge the tool breaks out of its hole on
+   a circle of the helix's radius at depth, marked ``slot``: moving out of its own hole it
+   meets half its circle in stock at once, so no front could leave the hole at the target.
 10. **Finishing profile.** With ``finish_pass`` the walls and islands are profiled at
     ``r + m`` at the end of each level (climb), each ring led in on a straight stretch at
     least ``D`` from its corners (:func:`_start_on_straight`).
@@ -1023,7 +1025,18 @@ class _Planner:
         self.ops.append(_Op("entry", float(c[0]), float(c[1]), method="plunge", center=c.copy()))
         self.counts["plunge"] += 1
         self.pos = c.copy()
-        self._mark_path(c[None, :])
+        if rh >= self.D / 16.0:
+            # break out of the plunge hole on a circle of radius rh at depth (a helix's flat
+            # turn), marked slot: a tool moving out of its own hole meets half its circle in
+            # stock at once, so no front can leave it at the target engagement (with the
+            # hole alone the planner plunged 22 times a level on VOID_CHAMBERS#1)
+            t = np.linspace(0.0, 2.0 * math.pi, 65)
+            for q in c + rh * np.column_stack([np.cos(t), np.sin(t)]):
+                self._add_line("cut", q, slot=True)
+            self.counts["slots"] += 1
+            self._mark_cut(Point(c).buffer(rh, quad_segs=32).intersection(self.T))
+        else:
+            self._mark_path(c[None, :])
         self.warnings.append(f"plunge entry at ({c[0]:.3f}, {c[1]:.3f})" +
                              (" (entry='plunge')" if p.entry == "plunge" else ": no helix or ramp fits"))
 
