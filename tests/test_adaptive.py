@@ -403,7 +403,7 @@ def test_retracts_inside_the_pocket_stay_low_and_clear_the_island():
 
 
 def test_planner_raster_marks_the_cells_whose_centres_lie_inside():
-    # the planner's scan-line fill (_Planner._raster) against shapely.contains_xy, cell by
+    # the planner's raster (_Planner._raster) against shapely.contains_xy, cell by
     # cell, on a pocket with an island, a multipolygon with a hole in one part, and a
     # collection holding a line (which covers no cell)
     import shapely
@@ -422,6 +422,23 @@ def test_planner_raster_marks_the_cells_whose_centres_lie_inside():
         got = pl._raster(g)
         assert got.any()
         assert np.array_equal(got, shapely.contains_xy(g, X, Y))
+
+
+def test_planner_raster_of_a_real_tool_centre_area_matches_contains_xy(shared_data):
+    # the Les Paul CUTOUT band's tool-centre area (D 6.35) has horizontal edges at y = 3.185,
+    # a cell-centre row to 4e-16 mm: a scan-line fill of its own put the row on one side of
+    # the vertex when choosing the edges it crosses and on the other when placing the cells,
+    # and flipped 328 cells of two rows
+    import shapely
+
+    import workbench.cam.adaptive as A
+
+    poly = _region(shared_data, "LesPaul_CAM_Closed.dxf", "CUTOUT").polygon
+    pl = A._Planner(A.AdaptiveParams(tool_d=6.35, stepover=0.2, stepdown=3, depth=3), poly, "band")
+    pl.setup()
+    X, Y = np.meshgrid(pl.xs, pl.ys)
+    for g in (poly, pl.T):
+        assert np.array_equal(pl._raster(g), shapely.contains_xy(g, X, Y))
 
 
 def test_a_long_narrow_band_keeps_a_fine_field_cell():

@@ -12,7 +12,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from workbench.cam.replay import _rasterise, measure_engagement, measure_level, remove_capsules
+from workbench.cam.replay import rasterise, measure_engagement, measure_level, remove_capsules
 
 D = 6.0
 R = D / 2
@@ -181,4 +181,4 @@ def test_material_raster_is_shapely_contains(poly):
     xs = -2 + (np.arange(64) + 0.5) * h
     ys = -2 + (np.arange(52) + 0.5) * h
     X, Y = np.meshgrid(xs, ys)
-    assert np.array_equal(_rasterise(poly, xs, ys), shapely.contains_xy(poly, X, Y))
+    assert np.array_equal(rasterise(poly, xs, ys), shapely.contains_xy(poly, X, Y))

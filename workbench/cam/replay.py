@@ -16,7 +16,7 @@ afterwards. They give the same cells and angles as the former scalar-numpy code 
 baseline of ``benchmarks/bench_replay.py``): every cell whose state could depend on a rounding
 is decided by the same floating-point expression as before; only cells inside or outside by a
 margin (1e-9 mm) are decided by the row spans of :func:`_clear_run`. The material raster is
-filled by scanline (:func:`_rasterise`, numpy) with shapely's answer on the boundary.
+filled by scanline (:func:`rasterise`, numpy) with shapely's answer on the boundary.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from ..toolpath import Toolpath
 
-__all__ = ["measure_engagement", "measure_level", "remove_capsules"]
+__all__ = ["measure_engagement", "measure_level", "rasterise", "remove_capsules"]
 
 # raster cells per tool diameter, arcs per front half, samples per D
 _GRID_CELLS_PER_D = 100.0
@@ -334,14 +334,22 @@ def remove_capsules(mat: np.ndarray, xs: np.ndarray, ys: np.ndarray, x0: float, 
                     p, 0, len(p), float(r))
 
 
-def _rasterise(poly: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def rasterise(poly: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """``shapely.contains_xy(poly, X, Y)`` on the grid of cell centres ``X, Y = meshgrid(xs,
     ys)`` (boundary excluded), as a (len(ys), len(xs)) bool array, by a scanline even-odd fill
     (Foley, van Dam, Feiner, Hughes, Computer Graphics: Principles and Practice, 2nd ed.,
     sec. 3.6): each row's crossings with the edges (edge y1-y2 crosses the row y when exactly
     one end lies above y), sorted, bound the inside spans. Cells the fill cannot decide (the row
     passes within 1e-9 mm (relative to the coordinates) of a vertex, or the centre lies that
-    close to a crossing) and invalid or non-polygonal geometries go to shapely."""
+    close to a crossing) and invalid or non-polygonal geometries go to shapely.
+
+    Args:
+        poly: shapely geometry, mm.
+        xs, ys: (nx,), (ny,) increasing cell-centre coordinates, mm.
+
+    Returns:
+        (ny, nx) bool array, row j for ``ys[j]``. Raises nothing of its own (shapely's errors
+        for a non-geometry pass through)."""
     if not isinstance(poly, (Polygon, MultiPolygon)) or poly.is_empty or not poly.is_valid:
         X, Y = np.meshgrid(xs, ys)
         return shapely.contains_xy(poly, X, Y)
@@ -428,7 +436,7 @@ def measure_level(poly: Polygon, moves: Any, start: tuple[float, float, float], 
     ny = int(math.ceil((maxy - miny + 2 * pad) / h))
     xs = x0 + (np.arange(nx) + 0.5) * h
     ys = y0 + (np.arange(ny) + 0.5) * h
-    mat = _rasterise(poly, xs, ys)
+    mat = rasterise(poly, xs, ys)
     tp = Toolpath(moves=moves, start=start, meta={})
     st = tp.starts()
     end = moves[["x", "y", "z"]].to_numpy(dtype=float)
