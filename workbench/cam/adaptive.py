@@ -994,7 +994,7 @@ class _Planner:
             # break out of the plunge hole on a circle of radius rh at depth (a helix's flat
             # turn), marked slot: a tool moving out of its own hole meets half its circle in
             # stock at once, so no front can leave it at the target engagement (with the
-            # hole alone the planner plunged 22 times a level on VOID_CHAMBERS#1)
+            # hole alone the planner plunged 44 times on VOID_CHAMBERS#1, D 6, stepover 0.2)
             t = np.linspace(0.0, 2.0 * math.pi, 65)
             for q in c + rh * np.column_stack([np.cos(t), np.sin(t)]):
                 self._add_line("cut", q, slot=True)
@@ -1475,7 +1475,7 @@ class _Planner:
             # cut (by T's outline, not cut), as the fronts leave them
             paths = paths + self._finish_rings(self.T)
         reach = self._t_dist(inside=False) <= r - h
-        cand = self._raster(self.poly) & reach
+        cand = (self.wall_dist > 0) & reach  # the pocket's cells (setup's raster of it)
         rho = r - 0.75 * h
         for pth in paths:
             remove_capsules(cand, self.xs, self.ys, self.x0, self.y0, h,
