@@ -65,6 +65,17 @@ def _cut_len(tp):
     return float(mv.loc[at, "len_mm"].sum())
 
 
+def _full_slots_outside_entries(tp, res):
+    """Moves the referee ``res`` finds at a full slot (over 170 deg) that are neither an entry
+    (ramp, plunge: the helix is a ramp) nor marked ``slot`` by the planner, as (row, kind,
+    degrees): the issue's "no full slot outside entries and marked slots"."""
+    mv = tp.moves
+    kind = mv["kind"].to_numpy()
+    pm = res.per_move
+    bad = np.isfinite(pm) & (pm > 170.0) & ~mv["slot"].to_numpy(bool) & ~np.isin(kind, ["ramp", "plunge"])
+    return [(int(k), str(kind[k]), round(float(pm[k]), 1)) for k in np.flatnonzero(bad)]
+
+
 def test_engagement_bounded_by_raster_check(tp_island):
     res = raster_engagement(tp_island, POLY, 6.0)
     assert res.quantile(0.95) <= TARGET + 3.0
@@ -207,6 +218,8 @@ def test_real_cavities_no_uncut_and_few_entries(shared_data, layer):
     res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
     assert res.quantile(0.95) <= TARGET + 3.0
     assert res.conventional_length() < 0.01 * _cut_len(tp)
+    assert res.length_over(170.0) > 0.5  # the helix's descent: the check sees slots
+    assert _full_slots_outside_entries(tp, res) == []
 
 
 def test_narrow_channel_is_cut_in_trochoidal_loops():
@@ -554,3 +567,6 @@ def test_a_plunge_entry_breaks_out_on_a_circle_and_the_fronts_take_over(shared_d
     assert mv.loc[slot, "len_mm"].sum() == pytest.approx(1.5 + 3.0 * math.pi, rel=0.01)
     res = raster_engagement(tp, reg.polygon, 6.0, step=0.25)
     assert res.quantile(0.95) <= TARGET + 3.0
+    # the break-out is the only full slot outside the plunge, and it is marked
+    assert res.length_over(170.0) >= 1.0  # the move out to the circle (1.5 mm)
+    assert _full_slots_outside_entries(tp, res) == []
