@@ -45,7 +45,10 @@ the pocket's corner bound (``workbench.cam.engagement.corner_contact_bound``: th
 sharpest corner forces on every path that clears it to the tool radius);
 ``cycle_s`` by ``workbench.machine.plan_motion`` on the same machine.
 
-The summary is printed as markdown and written to ``REPORTS_DIR/bench/adaptive_vs_freecad.md``.
+The summary is printed as markdown and written to ``REPORTS_DIR/bench/adaptive_vs_freecad.md``;
+a second table (:func:`floors_md`) gives what the cycle and link goals ask of the path: our
+cutting time alone over FreeCAD's cycle (the floor of the cycle ratio at equal feeds) and the
+link-to-cutting length the link goal allows.
 
 Usage: .venv/bin/python benchmarks/bench_adaptive_vs_freecad.py [--pockets A,B] [--skip-body]
 [--timeout S] [--step 0.2] [--machine Mach4_Router_4x8]
@@ -521,9 +524,34 @@ def summary_md(results: list[tuple[Pocket, dict | None, dict | None]], header: s
             f"{_goal(_ratio(tot['o_link'], tot['f_link']), 0.5)} | {_goal(_ratio(tot['o_cyc'], tot['f_cyc']), 0.85)} | "
             f"{_goal(_ratio(tot['o_cct'], tot['f_cyc']), 0.85)} | "
             f"{_goal(_ratio(tot['o_plan'], tot['f_comp']), 2.0)} ({_f(_ratio(tot['o_comp'], tot['f_comp']), 2)}) | | | |")
+    lines += floors_md(results)
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def floors_md(results: list[tuple[Pocket, dict | None, dict | None]]) -> list[str]:
+    """What the cycle and link goals ask of the cutting itself, per pocket with both programs:
+    the cutting length of each (ours / FreeCAD), our cutting time alone at the cutting feed
+    (``cut_mm / FEED``, no link, entry or acceleration) over FreeCAD's cycle time (the lowest
+    cycle ratio our path could reach at equal feeds with every link, entry and slowdown for
+    free), FreeCAD's link length over its cutting length, and the link over cutting length
+    ours may have for a link ratio of 0.5 (half FreeCAD's links over our cutting length)."""
+    rows = [(pk, o, f) for pk, o, f in results if o and f]
+    if not rows:
+        return []
+    out = ["", "What the cycle and link goals ask of the path (same run; cutting time = cutting "
+           f"length / {FEED:.0f} mm/min):", "",
+           "| pocket | cutting mm ours / FC | cutting ratio | our cutting time s / FC cycle s | "
+           "cycle ratio floor at equal feeds | FC link / cutting | ours link / cutting (goal: at most) |",
+           "|" + "---|" * 7]
+    for pk, o, f in rows:
+        t_cut = o["cut_mm"] / FEED * 60.0
+        out.append(f"| {pk.name} | {o['cut_mm']:.0f} / {f['cut_mm']:.0f} | {_f(_ratio(o['cut_mm'], f['cut_mm']), 3)} | "
+                   f"{t_cut:.1f} / {f['cycle_s']:.1f} | {_f(_ratio(t_cut, f['cycle_s']), 3)} | "
+                   f"{_f(_ratio(f['link_mm'], f['cut_mm']), 2)} | {_f(_ratio(o['link_mm'], o['cut_mm']), 2)} "
+                   f"({_f(_ratio(0.5 * f['link_mm'], o['cut_mm']), 2)}) |")
+    return out
 
 
 KEYS = ["compute_s", "plan_s", "cut_mm", "link_mm", "link_depth_mm", "entries", "retracts",
