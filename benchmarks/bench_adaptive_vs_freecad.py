@@ -51,7 +51,7 @@ cutting time alone over FreeCAD's cycle (the floor of the cycle ratio at equal f
 link-to-cutting length the link goal allows.
 
 Usage: .venv/bin/python benchmarks/bench_adaptive_vs_freecad.py [--pockets A,B] [--skip-body]
-[--timeout S] [--step 0.2] [--machine Mach4_Router_4x8]
+[--timeout S] [--step 0.2] [--machine Mach4_Router_4x8] [--wall-start-slant]
 (--pockets: comma-separated substrings of pocket names, e.g. ``PICKUP_CAVITY,POT_HOLES``; the
 machine is often shared, so measure a few pockets rather than the whole set; the body takes
 minutes)
@@ -281,8 +281,10 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Timeout()
 
 
-def ours(poly: Polygon, machine: Any, timeout: float | None) -> tuple[Toolpath, float] | str:
-    """plan_adaptive with link_feed = the feed cap; (toolpath, wall seconds) or an error message.
+def ours(poly: Polygon, machine: Any, timeout: float | None,
+         wall_start_slant: bool = False) -> tuple[Toolpath, float] | str:
+    """plan_adaptive with link_feed = the feed cap (and ``wall_start_slant``); (toolpath, wall
+    seconds) or an error message.
     The timeout interrupts the planner by SIGALRM (between Python bytecodes)."""
     if timeout:
         old = signal.signal(signal.SIGALRM, _alarm)
@@ -291,7 +293,7 @@ def ours(poly: Polygon, machine: Any, timeout: float | None) -> tuple[Toolpath, 
         t0 = time.perf_counter()
         tp = plan_adaptive(poly, tool_d=D, stepover=SO, stepdown=-Z, depth=-Z, stock_top=TOP,
                            feed=FEED, plunge_feed=VFEED, safe_z=SAFE, link_feed=machine.feed_cap,
-                           ramp_angle_deg=HELIX_ANGLE_DEG)
+                           ramp_angle_deg=HELIX_ANGLE_DEG, wall_start_slant=wall_start_slant)
         return tp, time.perf_counter() - t0
     except _Timeout:
         return f"timeout after {timeout:g} s"
@@ -569,6 +571,8 @@ def main() -> None:
                     help="seconds allowed to each planner per pocket (default: none)")
     ap.add_argument("--step", type=float, default=0.2, help="raster engagement sample step, mm")
     ap.add_argument("--machine", default="Mach4_Router_4x8")
+    ap.add_argument("--wall-start-slant", action="store_true",
+                    help="ours with plan_adaptive(wall_start_slant=True): passes meet the outer wall at a slant")
     a = ap.parse_args()
     machine = load_machine(a.machine)
     cap = machine.feed_cap
@@ -580,7 +584,8 @@ def main() -> None:
               f"{time.strftime('%Y-%m-%d %H:%M')}; `{' '.join(sys.argv[1:]) or '(all pockets)'}`; "
               f"machine {machine.id} (feed cap {cap:.0f} mm/min = our link_feed and CT max_feed); "
               f"D={D} mm, stepover {SO}, z={Z} mm, feed {FEED:.0f}, vertical {VFEED:.0f} mm/min, "
-              f"safe {SAFE} mm; raster step {a.step} mm; target engagement {target:.2f} deg.")
+              f"safe {SAFE} mm; raster step {a.step} mm; target engagement {target:.2f} deg"
+              f"{'; ours with wall_start_slant' if a.wall_start_slant else ''}.")
     print(header.replace("# ", "", 1))
     sel = [s.strip() for s in (a.pockets or "").split(",") if s.strip()]
     # warm-up: the planner's lazy imports (scipy.fft, contourpy, numba and its cached kernels)
@@ -596,7 +601,7 @@ def main() -> None:
         cols: dict[str, dict] = {}
         if pk.count > 1:
             notes.append(f"{pk.name}: x{pk.count} = {', '.join(pk.members)} (same shape translated; run once)")
-        r = ours(pk.poly, machine, a.timeout)
+        r = ours(pk.poly, machine, a.timeout, a.wall_start_slant)
         if isinstance(r, str):
             print(f"  workbench: {r}")
             notes.append(f"{pk.name}: workbench {r}")

@@ -362,10 +362,30 @@ def test_swept_outline_does_not_pile_up_vertices_along_the_walls(shared_data, mo
     assert seen["coords"] < seen["cells"]
 
 
+def test_fronts_meet_the_outer_wall_at_a_slant():
+    # a climb front square to a wall meets, as the tool arrives at its start from the cleared
+    # side, its whole stock cap: twice the target (106 deg at 0.2 D). With wall_start_slant
+    # the field makes fronts meet the outer wall at a slant instead: on this box 99 % of the
+    # cutting stays within target + 15 deg, which the square starts (the default) exceed
+    poly = box(0, 0, 40, 25)
+    p99 = {}
+    for slant in (False, True):
+        tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240,
+                           wall_start_slant=slant)
+        assert tp.meta["params"]["wall_start_slant"] is slant
+        res = raster_engagement(tp, poly, 6.0)
+        p99[slant] = res.quantile(0.99)
+        assert res.quantile(0.95) <= TARGET + 3.0
+        assert uncut_area(tp, poly, 6.0).significant_area < 0.5
+        assert gouge_check(tp, poly, 6.0).ok
+    assert p99[True] <= TARGET + 15.0 < p99[False], p99
+
+
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped
-    # the tool 11 times into this pocket (a box with an island), this once
+    # the tool 11 times into this pocket (a box with an island), this once; 3 times since
+    # fronts meet the outer wall at a slant (_wall_starts)
     poly = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
     tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert tp.meta["entries"]["drop"] <= 3

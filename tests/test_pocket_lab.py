@@ -167,6 +167,7 @@ def test_help_is_followable() -> None:
     (["--rpm", "40000"], "outside"),
     (["--safe-z", "0"], "above the stock top"),
     (["--strategy", "adaptive", "--conventional"], "climb only"),
+    (["--wall-start-slant"], "adaptive strategy"),
 ])
 def test_bad_parameters_give_clear_errors(args: list[str], expect: str, tmp_path: Path) -> None:
     r = _cli("pocket", str(lab.SAMPLE_DXF), "--layer", "CONTROL_CAVITY", *args, "--out", str(tmp_path / "o"))
@@ -239,10 +240,11 @@ def test_pocket_command_adaptive_strategy(tmp_path: Path) -> None:
     out = tmp_path / "adaptive"
     r = _cli("pocket", str(lab.SAMPLE_DXF), "--layer", "PICKUP_CAVITY", "--strategy", "adaptive",
              "--stepover", "0.2", "--stepdown", "3", "--depth", "3", "--post", "linuxcnc", "--post", "grbl",
-             "--link-feed", "6000", "--out", str(out))
+             "--link-feed", "6000", "--wall-start-slant", "--out", str(out))
     assert r.returncode == 0, r.stderr
     s = check_job_invariants(out, lab.SAMPLE_DXF, ["PICKUP_CAVITY"])
     assert s["params"]["strategy"] == "adaptive"
+    assert s["params"]["wall_start_slant"] is True
     moves = from_json_moves(json.loads((out / "moves.json").read_text()))
     assert moves["code"].isin(["G2", "G3"]).sum() > 0, "adaptive paths carry fitted arcs"
     # keep-down links run at --link-feed, cuts at the cutting feed

@@ -43,6 +43,9 @@ class PocketJob:
     ``"adaptive"`` (bounded radial engagement, ``cam.plan_adaptive``; stepover <= 0.5).
     ``link_feed`` (adaptive) is the feed of keep-down links through cleared material, mm/min
     (None: the cutting feed; the machine's feed cap limits it in the estimate).
+    ``wall_start_slant`` (adaptive) makes the passes meet the outer wall at a slant, so a pass
+    starting there does not meet about twice the target engagement at once (more cycle time;
+    ``cam.plan_adaptive``).
     ``spindle_rpm`` None takes the top of the machine's spindle range (18000 rpm when the
     profile gives none). ``material`` is a ``data/materials`` id (used by the run log). ``adopt_overrides`` scales
     the feeds of matching moves by the machine's learned overrides (``workbench.learn``) and
@@ -63,6 +66,7 @@ class PocketJob:
     feed: float = 1500.0
     plunge_feed: float = 400.0
     link_feed: float | None = None
+    wall_start_slant: bool = False
     climb: bool = True
     entry: str = "helix"
     finish_allowance: float = 0.0
@@ -154,6 +158,9 @@ def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
 
     if job.strategy not in ("offset", "adaptive"):
         raise InputError(f"strategy must be 'offset' or 'adaptive', got {job.strategy!r}")
+    if job.wall_start_slant and job.strategy != "adaptive":
+        raise InputError("wall_start_slant (--wall-start-slant) shapes adaptive passes: use it "
+                         "with the adaptive strategy")
     if job.strategy == "adaptive" and not job.climb:
         raise InputError("adaptive clearing cuts climb only: drop --conventional (climb=False) "
                          "or use the offset strategy")
@@ -167,7 +174,8 @@ def plan_regions(regions: Sequence[Any], job: PocketJob) -> list[Toolpath]:
         if job.strategy == "offset":
             tp = plan_pocket(reg, climb=job.climb, **common)
         else:  # adaptive clearing is climb-only by design
-            tp = plan_adaptive(reg, link_feed=job.link_feed, **common)
+            tp = plan_adaptive(reg, link_feed=job.link_feed, wall_start_slant=job.wall_start_slant,
+                               **common)
         paths.append(tp)
     return _nearest_order(paths)
 
@@ -481,7 +489,8 @@ def _job_from_args(a: argparse.Namespace) -> PocketJob:
     return PocketJob(dxf=a.dxf, layers=layers, units=a.units, strategy=a.strategy, tool_d=a.tool_d,
                      stepover=a.stepover, stepdown=a.stepdown, depth=a.depth,
                      stock_top=a.stock_top, safe_z=a.safe_z, feed=a.feed,
-                     plunge_feed=a.plunge_feed, link_feed=a.link_feed, climb=not a.conventional,
+                     plunge_feed=a.plunge_feed, link_feed=a.link_feed,
+                     wall_start_slant=a.wall_start_slant, climb=not a.conventional,
                      entry=a.entry,
                      finish_allowance=a.finish_allowance, finish_pass=not a.no_finish_pass,
                      machine=a.machine, posts=a.post or list(ALL_POSTS),
@@ -509,6 +518,7 @@ def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> N
     p.add_argument("--feed", type=float, default=d.feed, help="cutting feed, mm/min (default %(default)s)")
     p.add_argument("--plunge-feed", type=float, default=d.plunge_feed, help="feed of entry moves (helix, ramp, plunge), mm/min (default %(default)s)")
     p.add_argument("--link-feed", type=float, default=d.link_feed, help="adaptive: feed of keep-down links through cleared material, mm/min (default: the cutting feed; the machine's feed cap limits it)")
+    p.add_argument("--wall-start-slant", action="store_true", help="adaptive: passes meet the outer wall at a slant, so a pass starting there does not meet about twice the target engagement at once (costs cycle time)")
     p.add_argument("--conventional", action="store_true", help="conventional instead of climb milling")
     p.add_argument("--entry", choices=["helix", "ramp", "plunge"], default=d.entry, help="entry move (default %(default)s; falls back to ramp, then plunge, where it does not fit)")
     p.add_argument("--finish-allowance", type=float, default=d.finish_allowance, help="stock left for the finishing pass, mm (default %(default)s)")

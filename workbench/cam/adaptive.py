@@ -22,7 +22,12 @@ searches the step direction point by point, reached by moving whole fronts at on
    cells, so that the fronts do not follow the raster's steps); when the arc's centroid is
    ``delta`` off the normal (a front meeting a thin wedge of stock head-on, toward a wall)
    the front half holds ``E + delta`` (at most the whole arc): the planner uses that
-   *directional* figure (offsets under ``_DIRECTION_DEADBAND_DEG`` are raster noise).
+   *directional* figure (offsets under ``_DIRECTION_DEADBAND_DEG`` are raster noise). With
+   ``wall_start_slant`` (off by default), near the outer wall, where a front would start, the
+   figure is raised toward the contact of the tool's
+   arrival there along the wall (twice the target for a front square to the wall), so fronts
+   meet the wall at a slant and their starts stay within ``_WALL_START_ALLOW_DEG`` of the level
+   (:meth:`_Planner._wall_starts`).
 3. **Fronts.** The swept centre area grows as
    ``S_{k+1} = S_k ∪ {E <= theta_t - guard, connected to S_k, within 0.95 D of S_k} ∩ T``;
    growth is taken only where it joins the part of ``S_k`` the tool is in, while there is
@@ -153,6 +158,20 @@ _BREAK_IN_DEG = 12.0
 _SKIN_AE = 0.9
 # directional engagement: offsets of the material from a front's normal below this are noise
 _DIRECTION_DEADBAND_DEG = 25.0
+# fronts that start on the outer wall (_Planner._wall_starts, with wall_start_slant): within
+# this many stepovers of the wall the field is raised toward the contact the tool meets
+# arriving at the start along the wall, less an allowance: a start may meet up to this much
+# more than the plan level (level + 14 = target + 12 deg). Measured on the pockets of
+# bench_adaptive_vs_freecad.py (D 6, stepover 0.2, links at the feed cap, 2026-12-05) against
+# square starts: cutting over target + 15 deg outside entries 33-79 -> 11-44 mm a cavity
+# (body 265 -> 231 mm), raster p99 62.8-75.8 -> 60.3-66.3 deg, cycle +0.6-3.1 % a cavity
+# (+1.3 % over the cavities, +0.4 % on the body), plan time about +20 %; the corners'
+# spikes stay. On the pocket lab's sample (4 cavities and a box with an island, two
+# levels) drops 3 -> 6 and cycle +1.4 %. With no allowance the wall starts over target + 15
+# all but vanish (49 -> 1 mm on ELECTRONIC) but the cycle rises 3.5-8 %; a 2-stepover band
+# gave the same as 1 at a higher cycle.
+_WALL_START_BAND_AE = 1.0
+_WALL_START_ALLOW_DEG = 14.0
 # a link keeps this many raster cells beyond r from stock it moves toward (_Planner._clear_path)
 _LINK_MARGIN_H = 0.5
 # stock narrower than this (mm) is not cut by the exact sliver check (_Planner._seal_slivers):
@@ -215,6 +234,7 @@ class AdaptiveParams:
     chip_thinning: bool = False
     max_feed: float | None = None
     link_feed: float | None = None
+    wall_start_slant: bool = False
     name: str = "pocket"
 
     def to_dict(self) -> dict[str, Any]:
@@ -452,6 +472,15 @@ class _Planner:
         shapely.prepare(self.poly)
         self.material = self._raster(self.poly)
         self.wall_dist = ndimage.distance_transform_edt(self.material) * h  # to the walls
+        if p.wall_start_slant:
+            # distance to the outer wall alone (islands filled) and the unit normal away from
+            # the walls, for the fronts that start on the outer wall (_wall_starts)
+            outer = shapely.union_all([Polygon(g.exterior) for g in _pieces(self.poly)])
+            self.outer_dist = ndimage.distance_transform_edt(self._raster(outer)) * h
+            gy, gx = np.gradient(self.wall_dist)
+            gn = np.hypot(gx, gy)
+            gn[gn < 1e-12] = 1.0
+            self.wall_n = ((gx / gn).astype(np.float32), (gy / gn).astype(np.float32))
         # weight of the _FIELD_SIGMA smoothing of the engagement field: 0 within r + D/2 of the
         # walls (one cell there: in a channel the field changes across a few cells, smoothing
         # would move its contour), 1 from r + D on
@@ -590,6 +619,57 @@ class _Planner:
                                   np.ascontiguousarray(My),
                                   math.cos(math.radians(_DIRECTION_DEADBAND_DEG)),
                                   _DIRECTION_DEADBAND_DEG, out)
+        return out
+
+    def _wall_starts(self, G: np.ndarray, E: np.ndarray, Mx: np.ndarray, My: np.ndarray,
+                     box: tuple[int, int, int, int]) -> np.ndarray:
+        """Raise the field ``G`` where a front would start on the outer wall toward the contact
+        the tool meets arriving there.
+
+        A climb front leaves the wall where its level line, run with the material on the
+        right, points away from the wall. The tool reaches that start from the cleared side,
+        along the wall toward the material, and meets the part of the material arc
+        ``[phi_m - E, phi_m + E]`` (``phi_m`` the direction of ``(Mx, My)``, ``E`` half the arc)
+        that lies in the front half of that motion: ``2 E`` when the material lies along the
+        wall (a front square to the wall: twice the target, 106 deg at a 0.2 D stepover), ``E``
+        when it lies toward the wall (a front meeting the wall at a slant). A climb arrival
+        cannot do better (it comes from the cleared side; only a conventional one, down the
+        front's own line, would). Within ``_WALL_START_BAND_AE`` stepovers of the outer wall,
+        ``G`` is blended up to that contact less ``_WALL_START_ALLOW_DEG`` (weight 1 at the
+        wall, 0 at the band's edge), so fronts meet the wall at the slant that keeps their
+        starts near the level, as FreeCAD's passes slide along a wall (its 74 passes on the
+        Les Paul's ELECTRONIC_CAVITIES all start beside a wall, at 34 deg at most), instead of
+        square to it. Islands are left out: there the slanted fronts kept the channels beside
+        an island from joining, and links around it failed (a box with a round island dropped
+        the tool 6 times instead of once; with the outer wall alone, 3).
+
+        Args:
+            G: the field the fronts follow (directional engagement), ``(ny, nx)``, degrees.
+            E, Mx, My: half material arc and its first moments over the same window.
+            box: the window (j0, j1, i0, i1) on the planner raster.
+
+        Returns:
+            ``G`` raised in the band (a new array), or ``G`` itself when no cell is raised.
+        """
+        j0, j1, i0, i1 = box
+        b = _WALL_START_BAND_AE * self.p.stepover * self.D
+        d = self.outer_dist[j0:j1, i0:i1] - (self.r + self.margin)
+        band = d < b
+        if not band.any():
+            return G
+        nx, ny = self.wall_n[0][j0:j1, i0:i1], self.wall_n[1][j0:j1, i0:i1]
+        gy, gx = np.gradient(G)
+        # the climb tangent of the level line, R(+90 deg) of the gradient, leaves the wall
+        start = band & ((gx * ny - gy * nx) > 0.0) & ((Mx * Mx + My * My) > 1e-12)
+        if not start.any():
+            return G
+        tx, ty = -ny, nx                              # along the wall ...
+        sgn = np.where(Mx * tx + My * ty >= 0.0, 1.0, -1.0)  # ... toward the material
+        delta = np.degrees(np.arctan2(My * tx * sgn - Mx * ty * sgn, Mx * tx * sgn + My * ty * sgn))
+        C = np.minimum(delta + E, 90.0) - np.maximum(delta - E, -90.0)
+        w = np.clip(1.0 - d / b, 0.0, 1.0)
+        out = G.copy()
+        out[start] += w[start] * np.maximum(0.0, C[start] - _WALL_START_ALLOW_DEG - G[start])
         return out
 
     # ------------------------------------------------------------ emitting
@@ -859,7 +939,56 @@ class _Planner:
         retract, rapid and drop costs (``_DROP_COST_S`` at ``link_feed``; 20 mm at 1200
         mm/min, 250 mm at 15000); then the drop is quicker.
 
+        When the tool at ``a`` stands against stock (a pass that ended on a wall's or an
+        island's skin), no raster cell next to it is free and no leg leaves it along the
+        wall: the route then starts with a short straight step away from the stock
+        (:meth:`_escapes`); only with ``wall_start_slant``, whose slanted fronts end more
+        passes against a skin: on the pocket lab's sample (4 cavities and a box with a round
+        island, two levels, links at the feed cap) it brings the drops from 10 to 6 (3 with
+        square starts, where it changes nothing).
+
         Method: Dijkstra on the free-cell grid graph (scipy.sparse.csgraph)."""
+        out = self._route_grid(a, b)
+        if out is not None or not self.p.wall_start_slant or self._stands_clear(a):
+            return out
+        for p in self._escapes(a, b):
+            out = self._route_grid(p, b)
+            if out is not None:
+                return np.vstack([a, out])
+        return None
+
+    def _stands_clear(self, p: np.ndarray) -> bool:
+        """Whether the tool at ``p`` is more than half a raster cell clear of every material
+        cell (the route's free-cell rule)."""
+        h, rr = self.h, self.r + 0.5 * self.h
+        i0, i1 = max(0, int((p[0] - rr - self.x0) / h)), min(self.nx, int((p[0] + rr - self.x0) / h) + 2)
+        j0, j1 = max(0, int((p[1] - rr - self.y0) / h)), min(self.ny, int((p[1] + rr - self.y0) / h) + 2)
+        jj, ii = np.nonzero(self.material[j0:j1, i0:i1])
+        if not len(jj):
+            return True
+        dx, dy = self.xs[i0 + ii] - p[0], self.ys[j0 + jj] - p[1]
+        return bool((dx * dx + dy * dy > rr * rr).all())
+
+    def _escapes(self, a: np.ndarray, b: np.ndarray, n: int = 3) -> list[np.ndarray]:
+        """Up to ``n`` points a short straight step from ``a`` (2, 4 and 8 raster cells, 16
+        headings) that the tool stands clear at (:meth:`_stands_clear`) and reaches from
+        ``a`` by a clear keep-down leg (:meth:`_reachable`), the shortest steps first and,
+        among equal steps, the nearest to ``b`` first."""
+        out: list[np.ndarray] = []
+        phi = np.radians(np.arange(16) * 22.5)
+        dirs = np.column_stack([np.cos(phi), np.sin(phi)])
+        for k in (2.0, 4.0, 8.0):
+            ps = a[None, :] + k * self.h * dirs
+            ps = ps[np.argsort(np.hypot(*(ps - b[None, :]).T))]
+            for p in ps:
+                if self.Tc.contains(Point(p)) and self._stands_clear(p) and self._reachable(a, p):
+                    out.append(p)
+                    if len(out) >= n:
+                        return out
+        return out
+
+    def _route_grid(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """:meth:`_route`'s grid search from ``a`` (Dijkstra, then the greedy shortcut)."""
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import dijkstra
 
@@ -1182,7 +1311,8 @@ class _Planner:
         # of ~h is immaterial), upsampled
         dist = ndimage.distance_transform_edt(~S[::2, ::2]) * (2 * h)
         dist = np.repeat(np.repeat(dist, 2, axis=0), 2, axis=1)[:S.shape[0], :S.shape[1]]
-        E = self._directional(E, Mx, My)
+        G0 = self._directional(E, Mx, My)
+        E = self._wall_starts(G0, E, Mx, My, (j0, j1, i0, i1)) if self.p.wall_start_slant else G0
         cap = 0.95 * D - 2 * h
         lev = self.level + self.boost
         ok = (E <= lev) & (dist <= cap)
@@ -1944,7 +2074,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
                   plunge_feed: float = 300.0, entry: str = "helix", finish_pass: bool = True,
                   finish_allowance: float = 0.0, tolerance: float = 0.01, arc_fit: bool = True,
                   chip_thinning: bool = False, max_feed: float | None = None,
-                  link_feed: float | None = None,
+                  link_feed: float | None = None, wall_start_slant: bool = False,
                   ramp_angle_deg: float = 3.0, name: str = "pocket") -> Toolpath:
     """Plan an adaptive (constant-engagement) pocket. See the module docstring for the method.
 
@@ -1972,6 +2102,16 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
             still limits it. Faster links also mean fewer spirals (each with its own helix):
             spirals start from free circles of ``clip(1.5 link_feed / feed, 1.5, 6) D``
             radius.
+        wall_start_slant: make the fronts meet the outer wall at a slant, so that a pass
+            starting there does not meet its whole stock cap at once (about twice the target
+            engagement, 106 deg at stepover 0.2, for a pass square to the wall);
+            :meth:`_Planner._wall_starts`. Off by default: it trades cycle time for the
+            spikes. Measured on the cavities of benchmarks/bench_adaptive_vs_freecad.py (D
+            6, stepover 0.2, links at the feed cap): cutting over target + 15 deg outside
+            entries 33-79 -> 11-44 mm a cavity, cycle +0.6-3.1 % (+1.3 % in total), and more
+            of the cutting between target + 5 and target + 12 deg (the starts' allowance,
+            ``_WALL_START_ALLOW_DEG``). The corners' spikes stay (see
+            ``meta["corner_contact_deg"]``).
         ramp_angle_deg: descent angle of helix and ramp entries, degrees.
         name: job name.
 
@@ -1997,7 +2137,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
                        entry=entry, ramp_angle_deg=ramp_angle_deg, finish_pass=bool(finish_pass),
                        finish_allowance=finish_allowance, tolerance=tolerance, arc_fit=bool(arc_fit),
                        chip_thinning=bool(chip_thinning), max_feed=max_feed, link_feed=link_feed,
-                       name=name)
+                       wall_start_slant=bool(wall_start_slant), name=name)
     p.validate()
     poly, label = region_polygon(region)
     pl = _Planner(p, poly, label)
