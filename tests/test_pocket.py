@@ -320,6 +320,14 @@ def test_bad_region() -> None:
     bow = Polygon([(0, 0), (10, 0), (10, 10), (0, 10), (12, 5)])  # self-crossing
     with pytest.raises(InputError, match="invalid"):
         _plan(bow)
+    # a bow-tie's two loops cancel (signed area 0): the error still says where it crosses
+    # itself (it said "empty or has zero area")
+    tie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    assert tie.area == 0.0
+    with pytest.raises(InputError, match=r"invalid polygon: Self-intersection\[5 5\]"):
+        _plan(tie)
+    with pytest.raises(InputError, match="empty"):
+        _plan(Polygon())
 
 
 # ----------------------------------------------------------------------------- contract

@@ -161,10 +161,14 @@ def region_polygon(region: Any) -> tuple[Polygon, str]:
     if not isinstance(poly, Polygon):
         raise InputError(f"region {label}: expected a shapely Polygon (or an object with a "
                          f".polygon), got {type(poly).__name__}")
-    if poly.is_empty or poly.area <= 0:
-        raise InputError(f"region {label}: the polygon is empty or has zero area")
+    if poly.is_empty:
+        raise InputError(f"region {label}: the polygon is empty")
     if not poly.is_valid:
+        # before the area test: a ring that crosses itself (a bow-tie) can have zero signed
+        # area, and "zero area" would hide where it crosses
         raise InputError(f"region {label}: invalid polygon: {explain_validity(poly)}")
+    if poly.area <= 0:
+        raise InputError(f"region {label}: the polygon has zero area")
     return orient(poly, sign=1.0), label
 
 
