@@ -163,15 +163,23 @@ _DIRECTION_DEADBAND_DEG = 25.0
 # arriving at the start along the wall, less an allowance: a start may meet up to this much
 # more than the plan level (level + 14 = target + 12 deg). Measured on the pockets of
 # bench_adaptive_vs_freecad.py (D 6, stepover 0.2, links at the feed cap, 2026-12-05) against
-# square starts: cutting over target + 15 deg outside entries 33-79 -> 11-44 mm a cavity
-# (body 265 -> 231 mm), raster p99 62.8-75.8 -> 60.3-66.3 deg, cycle +0.6-3.1 % a cavity
-# (+1.3 % over the cavities, +0.4 % on the body), plan time about +20 %; the corners'
-# spikes stay. On the pocket lab's sample (4 cavities and a box with an island, two
-# levels) drops 3 -> 6 and cycle +1.4 %. With no allowance the wall starts over target + 15
-# all but vanish (49 -> 1 mm on ELECTRONIC) but the cycle rises 3.5-8 %; a 2-stepover band
-# gave the same as 1 at a higher cycle.
+# square starts: cutting over target + 15 deg outside entries 33-79 -> 15-47 mm a cavity (at
+# wall starts 27-66 -> 9-26; body 265 -> 231 mm), raster p99 62.8-75.8 -> 60.3-66.5 deg,
+# cycle +0.6-2.9 % a cavity (+1.0 % over the cavities, +0.3 % on the body), plan time about
+# +20 %; the corners' spikes stay. On the pocket lab's sample (4 cavities and a box with an
+# island, two levels) drops 3 -> 3 and cycle +0.7 %. With no allowance the wall starts over
+# target + 15 all but vanish (49 -> 1 mm on ELECTRONIC) but the cycle rises 3.5-8 %; a
+# 2-stepover band gave the same as 1 at a higher cycle.
 _WALL_START_BAND_AE = 1.0
 _WALL_START_ALLOW_DEG = 14.0
+# ... only where a disc of this diameter (in D) fits in the tool-centre area near the wall (the
+# pocket there at least this + 1 D wide): in a narrower channel the fronts are wall-to-wall
+# trochoid pieces, and slanting them only lengthens them. Measured on the Les Paul CUTOUT band
+# (a C-shaped channel 27 mm wide at most, D 6.35, stepover 0.15 / 0.3) against square starts:
+# slanted everywhere, cycle +5.3 / +15.9 % and drops 32 -> 41 / 4 -> 7; with this limit,
+# +0.1 / +1.4 % and 29 / 1 drops (at 1.5 D: +1.2 / +2.8 %). The limit also leaves the pocket
+# lab's sample at its 3 drops (6 slanted everywhere) and the cavities' cycle at +1.0 % (+1.3 %)
+_WALL_START_MIN_WIDTH_D = 2.0
 # a link keeps this many raster cells beyond r from stock it moves toward (_Planner._clear_path)
 _LINK_MARGIN_H = 0.5
 # stock narrower than this (mm) is not cut by the exact sliver check (_Planner._seal_slivers):
@@ -639,9 +647,10 @@ class _Planner:
         wall, 0 at the band's edge), so fronts meet the wall at the slant that keeps their
         starts near the level, as FreeCAD's passes slide along a wall (its 74 passes on the
         Les Paul's ELECTRONIC_CAVITIES all start beside a wall, at 34 deg at most), instead of
-        square to it. Islands are left out: there the slanted fronts kept the channels beside
-        an island from joining, and links around it failed (a box with a round island dropped
-        the tool 6 times instead of once; with the outer wall alone, 3).
+        square to it. Only where the pocket is wide (:meth:`_wide`): in a channel the fronts
+        are wall-to-wall trochoid pieces. Islands are left out: there the slanted fronts kept
+        the channels beside an island from joining, and links around it failed (a box with a
+        round island dropped the tool 6 times instead of once; with the outer wall alone, 3).
 
         Args:
             G: the field the fronts follow (directional engagement), ``(ny, nx)``, degrees.
@@ -654,7 +663,7 @@ class _Planner:
         j0, j1, i0, i1 = box
         b = _WALL_START_BAND_AE * self.p.stepover * self.D
         d = self.outer_dist[j0:j1, i0:i1] - (self.r + self.margin)
-        band = d < b
+        band = (d < b) & self._wide()[j0:j1, i0:i1]
         if not band.any():
             return G
         nx, ny = self.wall_n[0][j0:j1, i0:i1], self.wall_n[1][j0:j1, i0:i1]
@@ -944,8 +953,8 @@ class _Planner:
         wall: the route then starts with a short straight step away from the stock
         (:meth:`_escapes`); only with ``wall_start_slant``, whose slanted fronts end more
         passes against a skin: on the pocket lab's sample (4 cavities and a box with a round
-        island, two levels, links at the feed cap) it brings the drops from 10 to 6 (3 with
-        square starts, where it changes nothing).
+        island, two levels, links at the feed cap) it brings the drops from 7 to 3, as many
+        as with square starts (where it changes nothing).
 
         Method: Dijkstra on the free-cell grid graph (scipy.sparse.csgraph)."""
         out = self._route_grid(a, b)
@@ -956,6 +965,20 @@ class _Planner:
             if out is not None:
                 return np.vstack([a, out])
         return None
+
+    def _wide(self) -> np.ndarray:
+        """Planner-raster mask of the cells within ``rho`` (+ 2 cells) of a centre whose disc of
+        radius ``rho = _WALL_START_MIN_WIDTH_D * D / 2`` lies in ``T`` (``T``'s opening by that
+        disc, from its distance transform): where the pocket is at least
+        ``(_WALL_START_MIN_WIDTH_D + 1) D`` wide. Computed once."""
+        got = self._t_dist_cache.get("wide")
+        if got is None:
+            rho = 0.5 * _WALL_START_MIN_WIDTH_D * self.D
+            inner = self._t_dist(inside=True) > rho
+            got = (ndimage.distance_transform_edt(~inner) * self.h <= rho + 2.0 * self.h) if inner.any() \
+                else np.zeros_like(inner)
+            self._t_dist_cache["wide"] = got
+        return got
 
     def _stands_clear(self, p: np.ndarray) -> bool:
         """Whether the tool at ``p`` is more than half a raster cell clear of every material
@@ -2108,7 +2131,7 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
             :meth:`_Planner._wall_starts`. Off by default: it trades cycle time for the
             spikes. Measured on the cavities of benchmarks/bench_adaptive_vs_freecad.py (D
             6, stepover 0.2, links at the feed cap): cutting over target + 15 deg outside
-            entries 33-79 -> 11-44 mm a cavity, cycle +0.6-3.1 % (+1.3 % in total), and more
+            entries 33-79 -> 15-47 mm a cavity, cycle +0.6-2.9 % (+1.0 % in total), and more
             of the cutting between target + 5 and target + 12 deg (the starts' allowance,
             ``_WALL_START_ALLOW_DEG``). The corners' spikes stay (see
             ``meta["corner_contact_deg"]``).
