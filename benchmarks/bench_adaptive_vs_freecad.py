@@ -536,8 +536,8 @@ def floors_md(results: list[tuple[Pocket, dict | None, dict | None]]) -> list[st
     """What the cycle and link goals ask of the cutting itself, per pocket with both programs:
     the cutting length of each (ours / FreeCAD), our cutting time alone at the cutting feed
     (``cut_mm / FEED``, no link, entry or acceleration) over FreeCAD's cycle time (the lowest
-    cycle ratio our path could reach at equal feeds with every link, entry and slowdown for
-    free), FreeCAD's link length over its cutting length, and the link over cutting length
+    cycle ratio our path could reach at equal feeds with every link, entry and acceleration
+    for free), FreeCAD's link length over its cutting length, and the link over cutting length
     ours may have for a link ratio of 0.5 (half FreeCAD's links over our cutting length)."""
     rows = [(pk, o, f) for pk, o, f in results if o and f]
     if not rows:

@@ -406,8 +406,7 @@ def test_a_channel_keeps_square_starts_with_wall_start_slant(shared_data):
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():
     # a front grows only where it joins the cleared area the tool is in (while it can), so
     # its pieces are reached through cleared material: growth from any cleared part dropped
-    # the tool 11 times into this pocket (a box with an island), this once; 3 times since
-    # fronts meet the outer wall at a slant (_wall_starts)
+    # the tool 11 times into this pocket (a box with an island), this once
     poly = box(0, 0, 50, 36).difference(Point(30, 18).buffer(5))
     tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3)
     assert tp.meta["entries"]["drop"] <= 3

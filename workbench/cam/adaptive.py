@@ -480,21 +480,14 @@ class _Planner:
         shapely.prepare(self.poly)
         self.material = self._raster(self.poly)
         self.wall_dist = ndimage.distance_transform_edt(self.material) * h  # to the walls
-        if p.wall_start_slant:
-            # distance to the outer wall alone (islands filled) and the unit normal away from
-            # the walls, for the fronts that start on the outer wall (_wall_starts)
-            outer = shapely.union_all([Polygon(g.exterior) for g in _pieces(self.poly)])
-            self.outer_dist = ndimage.distance_transform_edt(self._raster(outer)) * h
-            gy, gx = np.gradient(self.wall_dist)
-            gn = np.hypot(gx, gy)
-            gn[gn < 1e-12] = 1.0
-            self.wall_n = ((gx / gn).astype(np.float32), (gy / gn).astype(np.float32))
         # weight of the _FIELD_SIGMA smoothing of the engagement field: 0 within r + D/2 of the
         # walls (one cell there: in a channel the field changes across a few cells, smoothing
         # would move its contour), 1 from r + D on
         self.smooth_w = np.clip((self.wall_dist - (r + 0.5 * self.D)) / (0.5 * self.D), 0.0, 1.0).astype(np.float32)
         self.Tmask = self._raster(T)
         self._t_dist_cache: dict[str, np.ndarray] = {}
+        if p.wall_start_slant:
+            self._setup_wall_starts()
         self.Smask = np.zeros_like(self.Tmask)
         self.S: BaseGeometry = Polygon()
         self.active: BaseGeometry | None = None
@@ -629,6 +622,31 @@ class _Planner:
                                   _DIRECTION_DEADBAND_DEG, out)
         return out
 
+    def _setup_wall_starts(self) -> None:
+        """The planner-raster state of :meth:`_wall_starts`, computed once in :meth:`setup`:
+
+        - ``outer_dist``: distance, mm, to the outer wall alone (islands filled; ``wall_dist``
+          itself when the region has none);
+        - ``wall_n``: unit normal away from the walls (``wall_dist``'s gradient), float32;
+        - ``wide``: the cells within ``rho`` (+ 2 cells) of a centre whose disc of radius
+          ``rho = _WALL_START_MIN_WIDTH_D * D / 2`` lies in ``T`` (``T``'s opening by that
+          disc, from its distance transform): where the pocket is at least
+          ``(_WALL_START_MIN_WIDTH_D + 1) D`` wide."""
+        h = self.h
+        if any(pg.interiors for pg in _pieces(self.poly)):
+            outer = shapely.union_all([Polygon(g.exterior) for g in _pieces(self.poly)])
+            self.outer_dist = ndimage.distance_transform_edt(self._raster(outer)) * h
+        else:
+            self.outer_dist = self.wall_dist
+        gy, gx = np.gradient(self.wall_dist)
+        gn = np.hypot(gx, gy)
+        gn[gn < 1e-12] = 1.0
+        self.wall_n = ((gx / gn).astype(np.float32), (gy / gn).astype(np.float32))
+        rho = 0.5 * _WALL_START_MIN_WIDTH_D * self.D
+        inner = self._t_dist(inside=True) > rho
+        self.wide = (ndimage.distance_transform_edt(~inner) * h <= rho + 2.0 * h) if inner.any() \
+            else np.zeros_like(inner)
+
     def _wall_starts(self, G: np.ndarray, E: np.ndarray, Mx: np.ndarray, My: np.ndarray,
                      box: tuple[int, int, int, int]) -> np.ndarray:
         """Raise the field ``G`` where a front would start on the outer wall toward the contact
@@ -647,10 +665,11 @@ class _Planner:
         wall, 0 at the band's edge), so fronts meet the wall at the slant that keeps their
         starts near the level, as FreeCAD's passes slide along a wall (its 74 passes on the
         Les Paul's ELECTRONIC_CAVITIES all start beside a wall, at 34 deg at most), instead of
-        square to it. Only where the pocket is wide (:meth:`_wide`): in a channel the fronts
-        are wall-to-wall trochoid pieces. Islands are left out: there the slanted fronts kept
-        the channels beside an island from joining, and links around it failed (a box with a
-        round island dropped the tool 6 times instead of once; with the outer wall alone, 3).
+        square to it. Only where the pocket is wide (``wide``, :meth:`_setup_wall_starts`): in
+        a channel the fronts are wall-to-wall trochoid pieces. Islands are left out: there the
+        slanted fronts kept the channels beside an island from joining, and links around it
+        failed (a box with a round island dropped the tool 6 times instead of once; with the
+        outer wall alone, 3).
 
         Args:
             G: the field the fronts follow (directional engagement), ``(ny, nx)``, degrees.
@@ -663,7 +682,7 @@ class _Planner:
         j0, j1, i0, i1 = box
         b = _WALL_START_BAND_AE * self.p.stepover * self.D
         d = self.outer_dist[j0:j1, i0:i1] - (self.r + self.margin)
-        band = (d < b) & self._wide()[j0:j1, i0:i1]
+        band = (d < b) & self.wide[j0:j1, i0:i1]
         if not band.any():
             return G
         nx, ny = self.wall_n[0][j0:j1, i0:i1], self.wall_n[1][j0:j1, i0:i1]
@@ -965,20 +984,6 @@ class _Planner:
             if out is not None:
                 return np.vstack([a, out])
         return None
-
-    def _wide(self) -> np.ndarray:
-        """Planner-raster mask of the cells within ``rho`` (+ 2 cells) of a centre whose disc of
-        radius ``rho = _WALL_START_MIN_WIDTH_D * D / 2`` lies in ``T`` (``T``'s opening by that
-        disc, from its distance transform): where the pocket is at least
-        ``(_WALL_START_MIN_WIDTH_D + 1) D`` wide. Computed once."""
-        got = self._t_dist_cache.get("wide")
-        if got is None:
-            rho = 0.5 * _WALL_START_MIN_WIDTH_D * self.D
-            inner = self._t_dist(inside=True) > rho
-            got = (ndimage.distance_transform_edt(~inner) * self.h <= rho + 2.0 * self.h) if inner.any() \
-                else np.zeros_like(inner)
-            self._t_dist_cache["wide"] = got
-        return got
 
     def _stands_clear(self, p: np.ndarray) -> bool:
         """Whether the tool at ``p`` is more than half a raster cell clear of every material
