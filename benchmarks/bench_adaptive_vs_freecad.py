@@ -572,7 +572,7 @@ def main() -> None:
     ap.add_argument("--step", type=float, default=0.2, help="raster engagement sample step, mm")
     ap.add_argument("--machine", default="Mach4_Router_4x8")
     ap.add_argument("--wall-start-slant", action="store_true",
-                    help="ours with plan_adaptive(wall_start_slant=True): passes meet the outer wall at a slant")
+                    help="ours with plan_adaptive(wall_start_slant=True): passes meet the walls (outer and islands) at a slant")
     a = ap.parse_args()
     machine = load_machine(a.machine)
     cap = machine.feed_cap

@@ -43,7 +43,7 @@ class PocketJob:
     ``"adaptive"`` (bounded radial engagement, ``cam.plan_adaptive``; stepover <= 0.5).
     ``link_feed`` (adaptive) is the feed of keep-down links through cleared material, mm/min
     (None: the cutting feed; the machine's feed cap limits it in the estimate).
-    ``wall_start_slant`` (adaptive) makes the passes meet the outer wall at a slant, so a pass
+    ``wall_start_slant`` (adaptive) makes the passes meet the walls at a slant, so a pass
     starting there does not meet about twice the target engagement at once (more cycle time;
     ``cam.plan_adaptive``).
     ``spindle_rpm`` None takes the top of the machine's spindle range (18000 rpm when the
@@ -518,7 +518,7 @@ def _add_job_arguments(p: argparse.ArgumentParser, *, dxf_positional: bool) -> N
     p.add_argument("--feed", type=float, default=d.feed, help="cutting feed, mm/min (default %(default)s)")
     p.add_argument("--plunge-feed", type=float, default=d.plunge_feed, help="feed of entry moves (helix, ramp, plunge), mm/min (default %(default)s)")
     p.add_argument("--link-feed", type=float, default=d.link_feed, help="adaptive: feed of keep-down links through cleared material, mm/min (default: the cutting feed; the machine's feed cap limits it)")
-    p.add_argument("--wall-start-slant", action="store_true", help="adaptive: passes meet the outer wall at a slant, so a pass starting there does not meet about twice the target engagement at once (costs cycle time)")
+    p.add_argument("--wall-start-slant", action="store_true", help="adaptive: passes meet the walls (outer and islands) at a slant, so a pass starting there does not meet about twice the target engagement at once (costs cycle time)")
     p.add_argument("--conventional", action="store_true", help="conventional instead of climb milling")
     p.add_argument("--entry", choices=["helix", "ramp", "plunge"], default=d.entry, help="entry move (default %(default)s; falls back to ramp, then plunge, where it does not fit)")
     p.add_argument("--finish-allowance", type=float, default=d.finish_allowance, help="stock left for the finishing pass, mm (default %(default)s)")
