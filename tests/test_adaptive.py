@@ -403,24 +403,30 @@ def test_fronts_meet_island_walls_at_a_slant():
 
 
 @pytest.mark.slow
-def test_a_channel_keeps_square_starts_with_wall_start_slant(shared_data):
-    # in a channel the fronts are wall-to-wall trochoid pieces; slanting them only lengthens
-    # them: the Les Paul CUTOUT band (D 6.35, stepover 0.3) slanted everywhere ran 15.9 %
-    # longer than with square starts (797.8 against 688.3 s on this machine, 7 drops against
-    # 4). The starts are slanted only where the pocket is over 3 D wide (a part of this band)
+def test_channel_starts_slant_less_with_wall_start_slant(shared_data):
+    # in a channel (under 3 D wide) the fronts are wall-to-wall trochoid pieces: slanted as much
+    # as in the open (starts within 14 deg of the level) they lengthen, and the Les Paul CUTOUT
+    # band (D 6.35, stepover 0.3) ran 15.9 % longer than with square starts (7 drops against 4).
+    # There the starts may meet 30 deg over the level: 724.5 against 688.3 s on this machine
+    # (+5.3 %), 1 drop, raster p99 91.2 against 106.8 deg (104.5 with the channels left square)
     from workbench.machine import load_machine, plan_motion
 
     poly = _region(shared_data, "LesPaul_CAM_Closed.dxf", "CUTOUT").polygon
     machine = load_machine("Mach4_Router_4x8")
-    cycle, drops = {}, {}
+    target = straight_cut_engagement_deg(0.3 * 6.35, 6.35)
+    cycle, drops, p99, over = {}, {}, {}, {}
     for slant in (False, True):
         tp = plan_adaptive(poly, tool_d=6.35, stepover=0.3, stepdown=3, depth=3, link_feed=15240,
                            wall_start_slant=slant)
         cycle[slant] = plan_motion(tp, machine).summary["cycle_time_s"]
         drops[slant] = tp.meta["entries"]["drop"]
+        res = raster_engagement(tp, poly, 6.35, h=0.1)
+        p99[slant], over[slant] = res.quantile(0.99), res.length_over(target + 15.0)
         assert gouge_check(tp, poly, 6.35).ok
-    assert cycle[True] < 1.03 * cycle[False], cycle
+    assert cycle[True] < 1.08 * cycle[False], cycle
     assert drops[True] <= drops[False], drops
+    assert p99[True] < p99[False] - 8.0, p99
+    assert over[True] < 0.8 * over[False], over
 
 
 def test_fronts_grow_from_the_cleared_part_the_tool_is_in():

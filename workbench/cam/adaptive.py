@@ -24,10 +24,10 @@ searches the step direction point by point, reached by moving whole fronts at on
    the front half holds ``E + delta`` (at most the whole arc): the planner uses that
    *directional* figure (offsets under ``_DIRECTION_DEADBAND_DEG`` are raster noise). With
    ``wall_start_slant`` (off by default), near the walls (outer and islands), where a front
-   would start, the
-   figure is raised toward the contact of the tool's
-   arrival there along the wall (twice the target for a front square to the wall), so fronts
-   meet the wall at a slant and their starts stay within ``_WALL_START_ALLOW_DEG`` of the level
+   would start, the figure is raised toward the contact of the tool's arrival there along the
+   wall (twice the target for a front square to the wall), so fronts meet the wall at a slant
+   and their starts stay within ``_WALL_START_ALLOW_DEG`` of the level, or
+   ``_WALL_START_CHANNEL_ALLOW_DEG`` in channels under 3 D wide
    (:meth:`_Planner._wall_starts`).
 3. **Fronts.** The swept centre area grows as
    ``S_{k+1} = S_k ∪ {E <= theta_t - guard, connected to S_k, within 0.95 D of S_k} ∩ T``;
@@ -173,14 +173,22 @@ _DIRECTION_DEADBAND_DEG = 25.0
 # 2-stepover band gave the same as 1 at a higher cycle.
 _WALL_START_BAND_AE = 1.0
 _WALL_START_ALLOW_DEG = 14.0
-# ... only where a disc of this diameter (in D) fits in the tool-centre area near the wall (the
-# pocket there at least this + 1 D wide): in a narrower channel the fronts are wall-to-wall
-# trochoid pieces, and slanting them only lengthens them. Measured on the Les Paul CUTOUT band
-# (a C-shaped channel 27 mm wide at most, D 6.35, stepover 0.15 / 0.3) against square starts:
-# slanted everywhere, cycle +5.3 / +15.9 % and drops 32 -> 41 / 4 -> 7; with this limit,
-# +0.1 / +1.4 % and 29 / 1 drops (at 1.5 D: +1.2 / +2.8 %). The limit also leaves the pocket
-# lab's sample at its 3 drops (6 slanted everywhere) and the cavities' cycle at +1.0 % (+1.3 %)
+# ... where a disc of this diameter (in D) fits in the tool-centre area near the wall (the
+# pocket there at least this + 1 D wide); in a narrower channel the fronts are wall-to-wall
+# trochoid pieces, and slanting them as much lengthens them: the starts there may meet up to
+# _WALL_START_CHANNEL_ALLOW_DEG over the level. Measured on the Les Paul CUTOUT band (a
+# C-shaped channel 27 mm wide at most, D 6.35, stepover 0.15 / 0.3) against square starts:
+# channels at the wide areas' 14 deg, cycle +5.3 / +15.9 % and drops 32 -> 41 / 4 -> 7; at
+# 22 deg, +3.8 / +14.7 % and 35 / 8 drops; at 30 deg, +2.4 / +5.3 %, 33 / 1 drops, raster
+# p99 79.2 -> 70.0 / 106.8 -> 91.2 deg and cutting over target + 15 deg 663 -> 569 /
+# 652 -> 464 mm; at 35 / 45 deg (stepover 0.3), +4.4 / +3.4 %, p99 93.2 / 98.0 deg; channels
+# left square, +0.1 / +1.4 %, p99 76.8 / 104.5 deg. At 30 deg the Les Paul body's maximum
+# outside entries (in the 1.5 D channel beside its bridge pickup) falls from 126.0 to 111.8 deg
+# at +0.1 % cycle, and over the 8 benchmark cavities the cycle rises 0.1 % and the drops fall
+# from 4 to 2; VOID_CHAMBERS#3's acute corners (contact bound 120.6 deg) then read 128.2
+# instead of 104.0 deg
 _WALL_START_MIN_WIDTH_D = 2.0
+_WALL_START_CHANNEL_ALLOW_DEG = 30.0
 # a link keeps this many raster cells beyond r from stock it moves toward (_Planner._clear_path)
 _LINK_MARGIN_H = 0.5
 # stock narrower than this (mm) is not cut by the exact sliver check (_Planner._seal_slivers):
@@ -659,9 +667,11 @@ class _Planner:
         wall, 0 at the band's edge), so fronts meet the wall at the slant that keeps their
         starts near the level, as FreeCAD's passes slide along a wall (its 74 passes on the
         Les Paul's ELECTRONIC_CAVITIES all start beside a wall, at 34 deg at most), instead of
-        square to it. Only where the pocket is wide (``wide``, :meth:`_setup_wall_starts`): in
-        a channel the fronts are wall-to-wall trochoid pieces. Island walls are included since
-        that limit: before it, slanted fronts kept the channels beside an island from joining
+        square to it. Where the pocket is narrow (not ``wide``, :meth:`_setup_wall_starts`),
+        a channel whose fronts are wall-to-wall trochoid pieces, the allowance is
+        ``_WALL_START_CHANNEL_ALLOW_DEG``: slanting them as much as in the open would lengthen
+        them (more passes for the same channel). Island walls are included since the width
+        limit: before it, slanted fronts kept the channels beside an island from joining
         and links around it failed (a box with a round island dropped the tool 6 times
         instead of once); with it, a 100 x 70 box with a 30 x 20 island (D 6, stepover 0.2)
         has 47 mm of cutting over target + 15 deg against 70 with the outer wall alone and
@@ -678,7 +688,7 @@ class _Planner:
         j0, j1, i0, i1 = box
         b = _WALL_START_BAND_AE * self.p.stepover * self.D
         d = self.wall_dist[j0:j1, i0:i1] - (self.r + self.margin)
-        band = (d < b) & self.wide[j0:j1, i0:i1]
+        band = d < b
         if not band.any():
             return G
         nx, ny = self.wall_n[0][j0:j1, i0:i1], self.wall_n[1][j0:j1, i0:i1]
@@ -693,7 +703,9 @@ class _Planner:
         C = np.minimum(delta + E, 90.0) - np.maximum(delta - E, -90.0)
         w = np.clip(1.0 - d / b, 0.0, 1.0)
         out = G.copy()
-        out[start] += w[start] * np.maximum(0.0, C[start] - _WALL_START_ALLOW_DEG - G[start])
+        allow = np.where(self.wide[j0:j1, i0:i1], _WALL_START_ALLOW_DEG,
+                         _WALL_START_CHANNEL_ALLOW_DEG)
+        out[start] += w[start] * np.maximum(0.0, C[start] - allow[start] - G[start])
         return out
 
     # ------------------------------------------------------------ emitting
