@@ -687,25 +687,36 @@ class _Planner:
         """
         j0, j1, i0, i1 = box
         b = _WALL_START_BAND_AE * self.p.stepover * self.D
-        d = self.wall_dist[j0:j1, i0:i1] - (self.r + self.margin)
-        band = d < b
-        if not band.any():
+        H, W = G.shape
+        # only the band's cells are computed (the whole window took a fifth of the plan)
+        dw = self.wall_dist[j0:j1, i0:i1] - (self.r + self.margin)
+        jj, ii = np.nonzero(dw < b)
+        if not len(jj) or H < 2 or W < 2:
             return G
-        nx, ny = self.wall_n[0][j0:j1, i0:i1], self.wall_n[1][j0:j1, i0:i1]
-        gy, gx = np.gradient(G)
+        d = dw[jj, ii]
+        nx, ny = self.wall_n[0][j0 + jj, i0 + ii], self.wall_n[1][j0 + jj, i0 + ii]
+        # G's gradient there, as numpy.gradient: central differences inside, one-sided at
+        # the window's edges
+        jm, jp = np.maximum(jj - 1, 0), np.minimum(jj + 1, H - 1)
+        im, ip = np.maximum(ii - 1, 0), np.minimum(ii + 1, W - 1)
+        gx = (G[jj, ip] - G[jj, im]) / (ip - im)
+        gy = (G[jp, ii] - G[jm, ii]) / (jp - jm)
+        mx, my = Mx[jj, ii], My[jj, ii]
         # the climb tangent of the level line, R(+90 deg) of the gradient, leaves the wall
-        start = band & ((gx * ny - gy * nx) > 0.0) & ((Mx * Mx + My * My) > 1e-12)
-        if not start.any():
+        k = ((gx * ny - gy * nx) > 0.0) & ((mx * mx + my * my) > 1e-12)
+        if not k.any():
             return G
+        jj, ii, d, nx, ny, mx, my = jj[k], ii[k], d[k], nx[k], ny[k], mx[k], my[k]
         tx, ty = -ny, nx                              # along the wall ...
-        sgn = np.where(Mx * tx + My * ty >= 0.0, 1.0, -1.0)  # ... toward the material
-        delta = np.degrees(np.arctan2(My * tx * sgn - Mx * ty * sgn, Mx * tx * sgn + My * ty * sgn))
-        C = np.minimum(delta + E, 90.0) - np.maximum(delta - E, -90.0)
+        sgn = np.where(mx * tx + my * ty >= 0.0, 1.0, -1.0)  # ... toward the material
+        delta = np.degrees(np.arctan2(my * tx * sgn - mx * ty * sgn, mx * tx * sgn + my * ty * sgn))
+        e = E[jj, ii]
+        C = np.minimum(delta + e, 90.0) - np.maximum(delta - e, -90.0)
         w = np.clip(1.0 - d / b, 0.0, 1.0)
-        out = G.copy()
-        allow = np.where(self.wide[j0:j1, i0:i1], _WALL_START_ALLOW_DEG,
+        allow = np.where(self.wide[j0 + jj, i0 + ii], _WALL_START_ALLOW_DEG,
                          _WALL_START_CHANNEL_ALLOW_DEG)
-        out[start] += w[start] * np.maximum(0.0, C[start] - allow[start] - G[start])
+        out = G.copy()
+        out[jj, ii] += w * np.maximum(0.0, C - allow - G[jj, ii])
         return out
 
     # ------------------------------------------------------------ emitting
