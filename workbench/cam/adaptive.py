@@ -164,11 +164,13 @@ _DIRECTION_DEADBAND_DEG = 25.0
 # arriving at the start along the wall, less an allowance: a start may meet up to this much
 # more than the plan level (level + 14 = target + 12 deg). Measured on the pockets of
 # bench_adaptive_vs_freecad.py (D 6, stepover 0.2, links at the feed cap, 2026-12-05) against
-# square starts: cutting over target + 15 deg outside entries 33-79 -> 15-47 mm a cavity (at
-# wall starts 27-66 -> 9-26; body 265 -> 231 mm), raster p99 62.8-75.8 -> 60.3-66.5 deg,
-# cycle +0.6-2.9 % a cavity (+1.0 % over the cavities, +0.3 % on the body), plan time about
-# +20 %; the corners' spikes stay. On the pocket lab's sample (4 cavities and a box with an
-# island, two levels) drops 3 -> 3 and cycle +0.7 %. With no allowance the wall starts over
+# square starts (with the island walls and the channel allowance below, 2026-12-05 22:44):
+# cutting over target + 15 deg outside entries 33-79 -> 15-46 mm a cavity (at wall starts
+# 27-66 -> 9-24; body 265 -> 188 mm), cycle +0.5-3.0 % a cavity (+1.1 % over the cavities,
+# +0.6 % on the body), plan time about +14 %; the corners' spikes stay. On the pocket lab's
+# sample (4 cavities and a box with an island, two levels) drops 3 -> 3 and cycle +1.3 %.
+# (Outer wall only, as first measured: 15-47 mm, raster p99 62.8-75.8 -> 60.3-66.5 deg,
+# cycle +1.0 % over the cavities.) With no allowance the wall starts over
 # target + 15 all but vanish (49 -> 1 mm on ELECTRONIC) but the cycle rises 3.5-8 %; a
 # 2-stepover band gave the same as 1 at a higher cycle.
 _WALL_START_BAND_AE = 1.0
@@ -2155,7 +2157,8 @@ def plan_adaptive(region: Any, *, tool_d: float, stepover: float, stepdown: floa
             :meth:`_Planner._wall_starts`. Off by default: it trades cycle time for the
             spikes. Measured on the cavities of benchmarks/bench_adaptive_vs_freecad.py (D
             6, stepover 0.2, links at the feed cap): cutting over target + 15 deg outside
-            entries 33-79 -> 15-47 mm a cavity, cycle +0.6-2.9 % (+1.0 % in total), and more
+            entries 33-79 -> 15-46 mm a cavity, cycle +0.5-3.0 % (+1.1 % in total; the Les
+            Paul body with its pickups as islands: 265 -> 188 mm, +0.6 %), and more
             of the cutting between target + 5 and target + 12 deg (the starts' allowance,
             ``_WALL_START_ALLOW_DEG``). The corners' spikes stay (see
             ``meta["corner_contact_deg"]``).
