@@ -993,8 +993,8 @@ class _Planner:
         wall: the route then starts with a short straight step away from the stock
         (:meth:`_escapes`); only with ``wall_start_slant``, whose slanted fronts end more
         passes against a skin: on the pocket lab's sample (4 cavities and a box with a round
-        island, two levels, links at the feed cap) it brings the drops from 7 to 3, as many
-        as with square starts (where it changes nothing).
+        island, two levels, links at the feed cap) it brings the drops from 8 to 3 (cycle
+        1938.7 -> 1933.2 s), as many as with square starts (where it changes nothing).
 
         Method: Dijkstra on the free-cell grid graph (scipy.sparse.csgraph)."""
         out = self._route_grid(a, b)
