@@ -362,22 +362,32 @@ def test_swept_outline_does_not_pile_up_vertices_along_the_walls(shared_data, mo
     assert seen["coords"] < seen["cells"]
 
 
-def test_fronts_meet_the_outer_wall_at_a_slant():
-    # a climb front square to a wall meets, as the tool arrives at its start from the cleared
-    # side, its whole stock cap: twice the target (106 deg at 0.2 D). With wall_start_slant
-    # the field makes fronts meet the outer wall at a slant instead: on this box the cutting
-    # over target + 15 deg falls from 35.4 to 19.3 mm and the p99 from 69.0 to 62.5 deg
-    poly = box(0, 0, 60, 40)
-    p99, over = {}, {}
+def _square_and_slanted_starts(
+        poly: Polygon) -> tuple[dict[bool, float], dict[bool, float], dict[bool, int]]:
+    """``poly`` planned (D 6, stepover 0.2, one level of 3 mm, links at 15240) with square
+    (``False``) and slanted (``True``) wall starts, each checked for p95, uncut and gouge by
+    the raster referee: ``(p99, cutting length over target + 15 deg, drops)``, dicts keyed by
+    ``wall_start_slant``."""
+    p99, over, drops = {}, {}, {}
     for slant in (False, True):
         tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240,
                            wall_start_slant=slant)
         assert tp.meta["params"]["wall_start_slant"] is slant
         res = raster_engagement(tp, poly, 6.0)
         p99[slant], over[slant] = res.quantile(0.99), res.length_over(TARGET + 15.0)
+        drops[slant] = tp.meta["entries"]["drop"]
         assert res.quantile(0.95) <= TARGET + 3.0
         assert uncut_area(tp, poly, 6.0).significant_area < 0.5
         assert gouge_check(tp, poly, 6.0).ok
+    return p99, over, drops
+
+
+def test_fronts_meet_the_outer_wall_at_a_slant():
+    # a climb front square to a wall meets, as the tool arrives at its start from the cleared
+    # side, its whole stock cap: twice the target (106 deg at 0.2 D). With wall_start_slant
+    # the field makes fronts meet the outer wall at a slant instead: on this box the cutting
+    # over target + 15 deg falls from 35.4 to 19.3 mm and the p99 from 69.0 to 62.5 deg
+    p99, over, _ = _square_and_slanted_starts(box(0, 0, 60, 40))
     assert over[True] < 0.6 * over[False], over
     assert p99[True] <= TARGET + 15.0 and p99[True] < p99[False] - 3.0, p99
 
@@ -387,16 +397,7 @@ def test_fronts_meet_island_walls_at_a_slant():
     # target + 15 deg falls from 97.4 mm (square starts) to 47.1 (70.1 with the outer wall
     # alone slanted, which fails the 0.6 x below) and the p99 from 65.2 to 61.5 deg
     poly = box(0, 0, 100, 70).difference(box(35, 25, 65, 45))
-    p99, over, drops = {}, {}, {}
-    for slant in (False, True):
-        tp = plan_adaptive(poly, tool_d=6, stepover=0.2, stepdown=3, depth=3, link_feed=15240,
-                           wall_start_slant=slant)
-        res = raster_engagement(tp, poly, 6.0)
-        p99[slant], over[slant] = res.quantile(0.99), res.length_over(TARGET + 15.0)
-        drops[slant] = tp.meta["entries"]["drop"]
-        assert res.quantile(0.95) <= TARGET + 3.0
-        assert uncut_area(tp, poly, 6.0).significant_area < 0.5
-        assert gouge_check(tp, poly, 6.0).ok
+    p99, over, drops = _square_and_slanted_starts(poly)
     assert over[True] < 0.6 * over[False], over
     assert p99[True] < p99[False] - 2.0, p99
     assert drops[True] <= drops[False], drops
